@@ -1,0 +1,1 @@
+"""Site-building code for the controlled-document manual (rules, hooks, macros)."""

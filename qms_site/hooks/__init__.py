@@ -1,0 +1,1 @@
+"""MkDocs hooks, one file per concern, listed under `hooks:` in mkdocs.yml."""

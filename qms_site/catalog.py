@@ -2,8 +2,8 @@
 
 Markdown documents live under the controlled folders of ``docs/`` and carry their
 metadata as YAML front matter. Record forms (记录表格) live in ``data/forms/*.yml``;
-each definition carries the same document-control metadata beside its fields, and
-the site shows it at ``records/<code>.md``.
+each definition carries the same document-control metadata beside its fields, is
+validated by `forms_server.definitions`, and is shown at ``records/<code>.md``.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from pathlib import Path
 
 import yaml
 
+from forms_server.definitions import FormDef, load_dir
 from qms_site.doccontrol import DOC_TYPES, Document, Problem, check_catalog, parse_document
 
 FRONT_MATTER_FIELD = "front matter"
-#: Keys of a form definition that belong to the form rather than to document control.
-FORM_KEYS = frozenset({"procedure", "description", "fields", "sections", "scoring", "workflow"})
 
 
 @dataclass
@@ -36,6 +35,8 @@ class Source:
 class Catalog:
     documents: list[Document] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    #: Valid form definitions by record code.
+    forms: dict[str, FormDef] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -101,16 +102,6 @@ def read_markdown(
     return Source(rel, src, meta, body), problems
 
 
-def read_form(path: Path, project_dir: Path) -> tuple[Source | None, list[Problem]]:
-    rel = path.relative_to(project_dir).as_posix()
-    meta, problems = _load_yaml(path.read_text(encoding="utf-8"), rel)
-    if meta is None:
-        return None, problems
-    code = meta.get("code")
-    src = f"records/{code.lower()}.md" if isinstance(code, str) else ""
-    return Source(rel, src, meta), problems
-
-
 def _load_yaml(text: str, rel: str) -> tuple[dict | None, list[Problem]]:
     try:
         meta = yaml.safe_load(text)
@@ -159,7 +150,6 @@ def load(
     forms_dir: Path | None,
     today: dt.date,
     overdue_is_error: bool = False,
-    form_keys: Iterable[str] = (),
 ) -> Catalog:
     """Read every controlled document and run every document-control rule."""
     catalog = Catalog()
@@ -170,37 +160,44 @@ def load(
         if source:
             catalog.problems.extend(check_body(source))
             sources.append(source)
-    if forms_dir is not None and forms_dir.is_dir():
-        for path in sorted(forms_dir.glob("*.yml")):
-            source, problems = read_form(path, project_dir)
-            catalog.problems.extend(problems)
-            if source:
-                sources.append(source)
-                code = source.meta.get("code")
-                if isinstance(code, str) and not code.startswith("QR-"):
-                    catalog.problems.append(
-                        Problem(source.path, "code", f"表单定义只能是记录表格(QR-),而不是 {code}")
-                    )
-                if isinstance(code, str) and path.stem != code:
-                    catalog.problems.append(
-                        Problem(source.path, "code", f"文件名应与文件编号一致:{code}.yml")
-                    )
-
-    form_keys = set(form_keys)
     for source in sources:
-        extra = form_keys if source.path.endswith(".yml") else ()
-        doc, problems = parse_document(source.path, source.meta, extra_keys=extra)
+        doc, problems = parse_document(source.path, source.meta)
         catalog.problems.extend(problems)
         if doc is not None:
             doc.src = source.src
-            if doc.type_code == "QR" and not source.path.endswith(".yml"):
+            if doc.type_code == "QR":
                 catalog.problems.append(
                     Problem(source.path, "code", "记录表格应在 data/forms/ 中以表单定义维护")
                 )
             catalog.documents.append(doc)
 
+    if forms_dir is not None and forms_dir.is_dir():
+        loaded = load_dir(forms_dir, project_dir)
+        catalog.problems.extend(loaded.problems)
+        catalog.documents.extend(loaded.documents)
+        catalog.forms = loaded.forms
+
     catalog.problems.extend(check_catalog(catalog.documents, today, overdue_is_error))
+    catalog.problems.extend(check_form_procedures(catalog))
     return catalog
+
+
+def check_form_procedures(catalog: Catalog) -> list[Problem]:
+    """A record form belongs to a procedure, and that procedure names it among its records."""
+    problems: list[Problem] = []
+    for form in catalog.forms.values():
+        procedure = catalog.get(form.procedure)
+        if procedure is None:
+            problems.append(
+                Problem(form.path, "procedure", f"所属程序文件 {form.procedure} 不存在")
+            )
+        elif form.code not in procedure.records:
+            problems.append(
+                Problem(
+                    form.path, "procedure", f"{form.procedure} 的 records 中未列出本表 {form.code}"
+                )
+            )
+    return problems
 
 
 # The catalog of the build in progress ----------------------------------------

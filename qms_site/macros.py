@@ -16,6 +16,8 @@ import datetime as dt
 from qms_site import render
 from qms_site.catalog import published
 
+SYMBOLS = {">=": "≥", ">": ">", "<": "<", "<=": "≤"}
+
 
 def define_env(env) -> None:
     def current_src() -> str:
@@ -25,6 +27,15 @@ def define_env(env) -> None:
     def document_register() -> str:
         """受控文件清单: every controlled document, grouped by type, with an archive."""
         return render.register(published().grouped(), current_src(), dt.date.today())
+
+    @env.macro
+    def target(objective: dict) -> str:
+        """A quality objective's target as people write it: ≥ 90%, < 1%, 100%, 0 起."""
+        value = f"{objective['target']}{objective.get('unit', '')}"
+        comparison = objective["comparison"]
+        if (comparison, objective["target"]) in ((">=", 100), ("<=", 0)):
+            return value
+        return f"{SYMBOLS[comparison]} {value}"
 
     @env.macro
     def ref(code: str, label: str | None = None) -> str:

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.forms_kit import CHECKLIST_YAML
 from tests.sitekit import ROOT, Build, Project
 
 pytestmark = pytest.mark.slow
@@ -46,10 +47,12 @@ def real_site(tmp_path_factory) -> Build:
 def sample(tmp_path_factory) -> Build:
     """A small project exercising every status."""
     project = Project(tmp_path_factory.mktemp("sample") / "project")
+    checklist = CHECKLIST_YAML.replace("QR-10-99", "QR-01-02").replace("procedure: QP-10", "procedure: QP-01")
+    project.write("data/forms/QR-01-02.yml", checklist)
     project.add(
         "QP-01",
         references=["QM-01"],
-        records=["QR-01-01"],
+        records=["QR-01-01", "QR-01-02"],
         body=(
             "## 1 目的\n\n业主投诉处理程序规定了内部审核要求。\n\n"
             "## 4 工作程序\n\n### 4.1 受理\n\n```mermaid\nflowchart TD\n  A[受理] --> B[派工]\n```\n"
@@ -153,6 +156,27 @@ def test_register_groups_by_type_and_archives_obsolete(sample):
     assert "<td>2026-06-01</td>\n<td>并入 QP-01</td>\n<td>QP-01</td>" in archive
     records = html[html.index('id="记录表格"') : html.index('id="作废文件"')]
     assert '<a href="../records/qr-01-01/">测试文件QR-01-01</a>' in records
+    assert '<td>QR-01-02</td>\n<td><a href="../records/qr-01-02/">测试检查表</a></td>\n<td>A/0</td>' in records
+
+
+def test_record_page_is_a_printable_blank_form_with_online_link(sample):
+    html = sample.page("records/qr-01-02.md")
+    assert '<a class="md-button md-button--primary" href="/forms/QR-01-02/new">在线填写</a>' in html
+    assert '<p class="qms-blank-title">测试检查表</p>' in html
+    assert "<th>检查日期<span class=\"qms-req\">*</span></th><td class=\"qms-blank\">______年____月____日</td>" in html
+    assert "<td>□ 白班  □ 夜班</td>" not in html  # choices sit in a blank cell
+    assert '<td class="qms-blank">□ 白班  □ 夜班</td>' in html
+    assert "<tr><td>1.3</td><td>垃圾桶无满溢</td><td></td><td>3</td><td>每处扣 0.2 分,扣完为止</td>" in html
+    assert "<td>符合 4 / 基本符合 2 / 不符合 0</td>" in html
+    assert "<td>合格 2 / 不合格 0;可不适用</td>" in html
+    assert '<span class="qms-critical">否决项:一票否决,总分计 0 分</span>' in html
+    assert "评定等级:优秀:18 分及以上;良好:16 分及以上;合格:12 分及以上;不合格:低于 12 分。" in html
+    assert "□ 业主书面表扬:每次加 1 分,最多 2 次,共 ____ 次。" in html
+    assert "□ 发生严重安全事故:评定等级降一档。" in html
+    assert '<td colspan="2">合计</td><td>20</td>' in html
+    # The record page carries the same document control as any controlled page.
+    assert "<dt>版本</dt>\n<dd>A/0</dd>" in html
+    assert 'id="修订记录"' in html
 
 
 def test_chinese_heading_anchors_are_readable(sample):

@@ -20,7 +20,6 @@ import logging
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
-from mkdocs.structure.files import File, Files
 
 from qms_site import catalog as catalog_module
 from qms_site import render
@@ -65,7 +64,6 @@ def on_config(config):
         forms_dir=forms_dir,
         today=dt.date.today(),
         overdue_is_error=overdue == "error",
-        form_keys=catalog_module.FORM_KEYS,
     )
     for problem in catalog.warnings:
         log.warning(str(problem))
@@ -77,15 +75,6 @@ def on_config(config):
     if not config.nav:
         config.nav = _navigation(catalog, docs_dir, settings["controlled_dirs"])
     return config
-
-
-def on_files(files: Files, config) -> Files:
-    """Add one generated page per record form (记录表格)."""
-    catalog = catalog_module.published()
-    for doc in catalog.documents:
-        if doc.type_code == "QR" and files.get_file_from_path(doc.src) is None:
-            files.append(File.generated(config, doc.src, content=_record_page()))
-    return files
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
@@ -127,9 +116,3 @@ def _navigation(catalog, docs_dir: Path, controlled_dirs) -> list:
     if others:
         nav.append({"其他": others})
     return nav
-
-
-def _record_page() -> str:
-    # Generated text never contains macros; say so, so a form label with "{{"
-    # is shown as written.
-    return "---\nrender_macros: false\n---\n"

@@ -1,0 +1,225 @@
+"""Submission validation: every problem collected with its path and a Chinese message."""
+
+from __future__ import annotations
+
+import pytest
+
+from forms_server.validation import is_phone, validate
+from tests.forms_kit import PROJECTS, checklist, perfect_items
+
+FORM = checklist()
+
+
+def submit(fields=None, items=None, **extra):
+    data = {
+        "fields": {"project": "CH", "date": "2026-11-21", "inspector": "陈晓东", **(fields or {})},
+        "items": {**perfect_items(), **(items or {})},
+        **extra,
+    }
+    return validate(FORM, data, PROJECTS)
+
+
+def test_valid_submission_is_cleaned():
+    clean, errors = submit(
+        {
+            "phone": "138 0013 8000",
+            "shift": "夜班",
+            "areas": ["车库", "大堂"],
+            "people": "3",
+            "rain": "是",
+            "remark": "  正常  ",
+        }
+    )
+    assert errors == {}
+    assert clean.fields == {
+        "project": "CH",
+        "date": "2026-11-21",
+        "inspector": "陈晓东",
+        "phone": "13800138000",
+        "shift": "夜班",
+        "areas": ["大堂", "车库"],
+        "people": 3,
+        "rain": True,
+        "remark": "正常",
+    }
+
+
+def test_several_bad_fields_give_one_message_each():
+    _, errors = submit(
+        {
+            "project": "XX",
+            "date": "2026-02-30",
+            "phone": "12345",
+            "people": "3.5",
+            "shift": "中班",
+            "inspector": "",
+        },
+        items={"a3": {"count": -1}},
+    )
+    assert errors == {
+        "fields.project": "管理处:请选择管理处",
+        "fields.date": "检查日期:“2026-02-30”不是有效日期",
+        "fields.phone": "联系电话:号码格式不正确:手机为 11 位(1 开头),固话需带区号,如 0755-83001234",
+        "fields.people": "在岗人数:应为整数",
+        "fields.shift": "班次:应为 白班、夜班 之一",
+        "fields.inspector": "检查人:必须填写",
+        "items.a3.count": "垃圾桶无满溢:处数应为 0–999 的整数",
+    }
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "13800138000",
+        "19912345678",
+        "0755-83001234",
+        "075583001234",
+        "010-62345678",
+        "021-55556666-801",
+        "400-820-8820",
+        "8008208820",
+    ],
+)
+def test_mainland_phone_formats_accepted(number):
+    assert is_phone(number)
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "12800138000",
+        "1380013800",
+        "138001380001",
+        "83001234",
+        "0755-0300123",
+        "+8613800138000x",
+        "abc",
+    ],
+)
+def test_bad_phone_numbers_rejected(number):
+    assert not is_phone(number)
+
+
+def test_every_item_must_be_rated():
+    items = perfect_items()
+    del items["a2"]
+    _, errors = validate(
+        FORM,
+        {"fields": {"project": "CH", "date": "2026-11-21", "inspector": "陈"}, "items": items},
+        PROJECTS,
+    )
+    assert errors == {"items.a2": "电梯轿厢整洁:请评定此项"}
+
+
+@pytest.mark.parametrize(
+    ("answer", "path", "message"),
+    [
+        pytest.param(
+            {"a2": {"result": "很好"}},
+            "items.a2.result",
+            "电梯轿厢整洁:评定应为 符合、基本符合、不符合 之一",
+            id="unknown-tier",
+        ),
+        pytest.param(
+            {"a1": {"result": "不适用"}},
+            "items.a1.result",
+            "大堂地面干净:评定应为 合格、不合格 之一",
+            id="na-not-allowed",
+        ),
+        pytest.param(
+            {"a3": {"result": "合格"}},
+            "items.a3.result",
+            "垃圾桶无满溢:扣分项目请填写发现的处数",
+            id="deduct-needs-count",
+        ),
+        pytest.param(
+            {"a1": {"result": "合格", "severity": "严重"}},
+            "items.a1.severity",
+            "大堂地面干净:符合要求的项目不能标记不合格等级",
+            id="severity-on-pass",
+        ),
+        pytest.param(
+            {"b1": {"result": "不合格", "severity": "一般"}},
+            "items.b1.severity",
+            "无睡岗:否决项不合格即为严重不合格",
+            id="critical-is-serious",
+        ),
+        pytest.param(
+            {"a1": {"result": "不合格", "severity": "很严重"}},
+            "items.a1.severity",
+            "大堂地面干净:不合格等级应为 一般 或 严重",
+            id="unknown-severity",
+        ),
+        pytest.param(
+            {"a1": {"result": "合格", "photos": ["../../etc/passwd"]}},
+            "items.a1.photos",
+            "大堂地面干净:照片应为已上传附件的编号",
+            id="photo-path",
+        ),
+        pytest.param(
+            {"zz": {"result": "合格"}},
+            "items.zz",
+            "检查表 QR-10-99 中没有项目“zz”",
+            id="unknown-item",
+        ),
+    ],
+)
+def test_item_errors(answer, path, message):
+    _, errors = submit(items=answer)
+    assert errors == {path: message}
+
+
+def test_all_items_not_applicable_is_refused():
+    form = checklist(
+        sections=[
+            {
+                "key": "s",
+                "title": "泳池",
+                "items": [
+                    {"key": "p1", "text": "水质", "mode": "pass_fail", "points": 20, "na": True}
+                ],
+            }
+        ]
+    )
+    _, errors = validate(
+        form,
+        {
+            "fields": {"project": "CH", "date": "2026-11-21", "inspector": "陈"},
+            "items": {"p1": "不适用"},
+        },
+        PROJECTS,
+    )
+    assert errors == {"items": "所有项目都是“不适用”,至少应有一个适用的项目"}
+
+
+def test_unknown_fields_and_sections_are_reported_not_dropped():
+    _, errors = submit({"colour": "红"}, extra_key=1)
+    assert errors == {
+        "fields.colour": "表单 QR-10-99 中没有字段“colour”",
+        "extra_key": "未知内容“extra_key”,应为 fields、items、adjustments、downgrade 之一",
+    }
+
+
+def test_adjustment_limits():
+    _, errors = submit(adjustments={"praise": 3, "bogus": 1}, downgrade={"incident": "maybe"})
+    assert errors == {
+        "adjustments.praise": "业主书面表扬:次数应为 0–2 的整数",
+        "adjustments.bogus": "没有加减分项“bogus”",
+        "downgrade.incident": "发生严重安全事故:应为“是”或“否”",
+    }
+
+
+def test_text_limits_and_control_characters():
+    _, errors = submit({"remark": "字" * 51, "inspector": "陈\x00晓东"})
+    assert errors == {
+        "fields.remark": "备注:最多 50 个字,当前 51 个",
+        "fields.inspector": "检查人:包含无法识别的控制字符",
+    }
+
+
+@pytest.mark.parametrize(
+    "payload", [None, [], "x", 3, {"fields": []}, {"fields": {"date": {"a": 1}}}, {"items": [1, 2]}]
+)
+def test_malformed_payloads_give_errors_not_exceptions(payload):
+    _, errors = validate(FORM, payload, PROJECTS)
+    assert errors

@@ -1,13 +1,65 @@
-"""Command line: `python -m forms_server serve`."""
+"""Command line: ``python -m forms_server <command>``.
+
+    serve                                   start the server (HOST, PORT, QMS_DATA_DIR)
+    user add NAME --role R [--project P] [--name 姓名]     password read from stdin
+    user set NAME [--role R] [--project P] [--active yes|no] [--password]
+    user list
+    token create NAME [--name 用途]          prints the token once
+    token list | token revoke TOKEN_ID
+    compact                                  fold the journal into qms.json (plain TinyDB)
+
+Commands that change data open the data directory themselves, so they run while
+the server is stopped (one process owns a data directory); while it runs, use the
+web page 用户管理 instead.
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import getpass
+import logging
+import sys
 
-import uvicorn
-
-from forms_server.app import create_app
+from forms_server.auth import ROLES, hash_password, password_problem
+from forms_server.journal import StorageError
 from forms_server.settings import Settings
+from forms_server.store import Conflict, Store
+
+
+def open_store(settings: Settings) -> Store:
+    try:
+        return Store(settings.data_dir, lambda: dt.datetime.now(settings.tz)).open()
+    except StorageError as exc:
+        raise SystemExit(
+            f"{exc}\n如服务正在运行,请停止服务后再执行此命令,或在网页“用户管理”中操作。"
+        ) from exc
+
+
+def read_password(prompt: str = "密码: ") -> str:
+    """From the terminal (asked twice) or, when piped, the first line of stdin."""
+    if sys.stdin.isatty():
+        first = getpass.getpass(prompt)
+        if first != getpass.getpass("再次输入: "):
+            raise SystemExit("两次输入的密码不一致")
+        password = first
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    problem = password_problem(password)
+    if problem:
+        raise SystemExit(f"密码不符合要求:{problem}")
+    return password
+
+
+def check_role(settings: Settings, role: str | None, project: str | None) -> None:
+    from forms_server import config
+
+    if role is not None and role not in ROLES:
+        raise SystemExit(f"角色应为 {', '.join(ROLES)} 之一")
+    if role == "staff":
+        projects = config.load(settings.config_file).projects
+        if project not in projects:
+            raise SystemExit(f"员工必须指定管理处 --project,可选:{', '.join(projects)}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -15,11 +67,118 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m forms_server", description="质量管理体系表单服务"
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="启动服务(HOST、PORT、QMS_DATA_DIR 环境变量)")
+    commands.add_parser("serve", help="启动服务")
+    commands.add_parser("compact", help="把日志合并进快照 qms.json(可用普通 TinyDB 读取)")
+
+    user = commands.add_parser("user", help="用户管理").add_subparsers(dest="action", required=True)
+    add = user.add_parser("add", help="新建用户(密码从标准输入读取)")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=list(ROLES))
+    add.add_argument("--project", help="员工所属管理处代码,如 CH")
+    add.add_argument("--name", dest="display_name", default="", help="姓名")
+    change = user.add_parser("set", help="修改用户")
+    change.add_argument("username")
+    change.add_argument("--role", choices=list(ROLES))
+    change.add_argument("--project")
+    change.add_argument("--active", choices=["yes", "no"])
+    change.add_argument("--password", action="store_true", help="重置密码(从标准输入读取)")
+    user.add_parser("list", help="列出用户")
+
+    token = commands.add_parser("token", help="API 令牌").add_subparsers(
+        dest="action", required=True
+    )
+    create = token.add_parser("create", help="为用户创建令牌(只显示一次)")
+    create.add_argument("username")
+    create.add_argument("--name", default="API", help="用途")
+    token.add_parser("list", help="列出令牌")
+    revoke = token.add_parser("revoke", help="吊销令牌")
+    revoke.add_argument("token_id")
+
     args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+
     if args.command == "serve":
-        settings = Settings.from_env()
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+        serve(settings)
+        return
+    store = open_store(settings)
+    try:
+        run(args, settings, store)
+    except Conflict as exc:
+        raise SystemExit(str(exc)) from exc
+    finally:
+        store.close()
+
+
+def run(args, settings: Settings, store: Store) -> None:
+    if args.command == "compact":
+        store.compact()
+        print(f"已合并:{settings.data_dir / 'qms.json'}")
+    elif args.command == "user" and args.action == "add":
+        check_role(settings, args.role, args.project)
+        password = read_password()
+        store.add_user(
+            {
+                "username": args.username,
+                "display_name": args.display_name or args.username,
+                "role": args.role,
+                "project": args.project if args.role == "staff" else None,
+                "active": True,
+                "password_hash": hash_password(password),
+            },
+            by="cli",
+        )
+        print(f"已创建用户 {args.username}({ROLES[args.role]})")
+    elif args.command == "user" and args.action == "set":
+        current = store.get_user(args.username)
+        if current is None:
+            raise SystemExit(f"用户 {args.username} 不存在")
+        role = args.role or current["role"]
+        project = args.project if args.project is not None else current.get("project")
+        check_role(settings, role, project)
+        changes: dict = {"role": role, "project": project if role == "staff" else None}
+        if args.active:
+            changes["active"] = args.active == "yes"
+        if args.password:
+            changes["password_hash"] = hash_password(read_password("新密码: "))
+        store.update_user(args.username, changes, by="cli")
+        if args.password or args.active == "no":
+            store.delete_sessions_of(args.username)
+        print(f"已更新用户 {args.username}")
+    elif args.command == "user" and args.action == "list":
+        for u in store.list_users():
+            state = "启用" if u.get("active", True) else "停用"
+            print(
+                f"{u['username']}\t{u.get('display_name', '')}\t{u['role']}\t{u.get('project') or '-'}\t{state}"
+            )
+    elif args.command == "token" and args.action == "create":
+        if store.get_user(args.username) is None:
+            raise SystemExit(f"用户 {args.username} 不存在")
+        token, doc = store.create_token(args.username, args.name, by="cli")
+        print(f"令牌 {doc['token_id']} 已创建;请立即保存,它不会再次显示:")
+        print(token)
+    elif args.command == "token" and args.action == "list":
+        for t in store.list_tokens():
+            print(
+                f"{t['token_id']}\t{t['username']}\t{t['name']}\t{t['created_at']}\t{'已吊销' if t['revoked'] else '有效'}"
+            )
+    elif args.command == "token" and args.action == "revoke":
+        store.revoke_token(args.token_id, by="cli")
+        print(f"令牌 {args.token_id} 已吊销")
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    from forms_server.app import create_app
+
+    store = open_store(settings)
+    try:
+        app = create_app(settings, store)
+    except BaseException:
+        store.close()
+        raise
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
 
 
 if __name__ == "__main__":

@@ -91,13 +91,13 @@ def blank(f: Field) -> str:
 def method(item: Item) -> str:
     """The scoring rule of one item, in words."""
     if item.mode == "pass_fail":
-        text = f"合格 {_n(item.points)} / 不合格 0"
+        text = f"合格 {points_text(item.points)} / 不合格 0"
     elif item.mode == "fixed":
-        text = f"不合格扣 {_n(item.deduction)} 分"
+        text = f"不合格扣 {points_text(item.deduction)} 分"
     elif item.mode == "deduct":
-        text = f"每处扣 {_n(item.per)} 分,扣完为止"
+        text = f"每处扣 {points_text(item.per)} 分,扣完为止"
     elif item.mode == "tiered":
-        text = " / ".join(f"{t.label} {_n(t.points)}" for t in item.tiers)
+        text = " / ".join(f"{t.label} {points_text(t.points)}" for t in item.tiers)
     else:
         text = f"{BOX} 符合  {BOX} 不符合"
     if item.na:
@@ -113,7 +113,7 @@ def checklist_table(form: FormDef) -> str:
     for s_index, section in enumerate(form.sections, start=1):
         rows.append(
             f'<tr class="qms-blank-section"><td>{s_index}</td><td colspan="2">{escape(section.title)}</td>'
-            f"<td>{_n(section.points)}</td><td>小计</td><td></td><td></td></tr>"
+            f"<td>{points_text(section.points)}</td><td>小计</td><td></td><td></td></tr>"
         )
         for i_index, item in enumerate(section.items, start=1):
             flag = ""
@@ -121,12 +121,12 @@ def checklist_table(form: FormDef) -> str:
                 flag = f'<span class="qms-critical">否决项:{escape(_critical(item))}</span>'
             rows.append(
                 f"<tr><td>{s_index}.{i_index}</td><td>{escape(item.text)}{flag}</td>"
-                f"<td>{escape(item.standard)}</td><td>{_n(item.points)}</td><td>{method(item)}</td>"
+                f"<td>{escape(item.standard)}</td><td>{points_text(item.points)}</td><td>{method(item)}</td>"
                 "<td></td><td></td></tr>"
             )
     total = form.scoring.total if form.scoring else Decimal(0)
     rows.append(
-        f'<tr class="qms-blank-section"><td></td><td colspan="2">合计</td><td>{_n(total)}</td>'
+        f'<tr class="qms-blank-section"><td></td><td colspan="2">合计</td><td>{points_text(total)}</td>'
         "<td>总得分</td><td></td><td></td></tr>"
     )
     return '<table class="qms-blank-table qms-blank-items">' + "".join(rows) + "</table>"
@@ -154,9 +154,9 @@ def scoring_notes(form: FormDef) -> str:
     band_text = []
     for higher, band in zip((None, *scoring.bands), scoring.bands, strict=False):
         if band.min or higher is None:
-            band_text.append(f"{escape(band.grade)}:{_n(band.min)} 分及以上")
+            band_text.append(f"{escape(band.grade)}:{points_text(band.min)} 分及以上")
         else:
-            band_text.append(f"{escape(band.grade)}:低于 {_n(higher.min)} 分")
+            band_text.append(f"{escape(band.grade)}:低于 {points_text(higher.min)} 分")
     lines = [
         f"<li>评定等级:{';'.join(band_text)}。</li>",
         f"<li>不适用项:{escape(NA_RULES[scoring.na])}。</li>",
@@ -172,7 +172,7 @@ def scoring_notes(form: FormDef) -> str:
         sign = "加" if a.points > 0 else "扣"
         limit = f",最多 {a.max_times} 次" if a.max_times > 1 else ""
         lines.append(
-            f"<li>{BOX} {escape(a.label)}:每次{sign} {_n(abs(a.points))} 分{limit},共 ____ 次。</li>"
+            f"<li>{BOX} {escape(a.label)}:每次{sign} {points_text(abs(a.points))} 分{limit},共 ____ 次。</li>"
         )
     for c in scoring.downgrade:
         lines.append(f"<li>{BOX} {escape(c.label)}:评定等级降一档。</li>")
@@ -205,10 +205,10 @@ def field_guide(form: FormDef) -> str:
 def _critical(item: Item) -> str:
     assert item.critical is not None
     if item.critical.effect == "deduct":
-        return f"不合格另扣 {_n(item.critical.points)} 分"
+        return f"不合格另扣 {points_text(item.critical.points)} 分"
     return CRITICAL_EFFECTS["fail"]
 
 
-def _n(value: Decimal | None) -> str:
+def points_text(value: Decimal | None) -> str:
     """A number as people write it: 4, 0.2, 10 (never 4.0 or 1E+1)."""
     return "" if value is None else format(value.normalize(), "f")

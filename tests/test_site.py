@@ -47,7 +47,9 @@ def real_site(tmp_path_factory) -> Build:
 def sample(tmp_path_factory) -> Build:
     """A small project exercising every status."""
     project = Project(tmp_path_factory.mktemp("sample") / "project")
-    checklist = CHECKLIST_YAML.replace("QR-10-99", "QR-01-02").replace("procedure: QP-10", "procedure: QP-01")
+    checklist = CHECKLIST_YAML.replace("QR-10-99", "QR-01-02").replace(
+        "procedure: QP-10", "procedure: QP-01"
+    )
     project.write("data/forms/QR-01-02.yml", checklist)
     project.add(
         "QP-01",
@@ -156,17 +158,26 @@ def test_register_groups_by_type_and_archives_obsolete(sample):
     assert "<td>2026-06-01</td>\n<td>并入 QP-01</td>\n<td>QP-01</td>" in archive
     records = html[html.index('id="记录表格"') : html.index('id="作废文件"')]
     assert '<a href="../records/qr-01-01/">测试文件QR-01-01</a>' in records
-    assert '<td>QR-01-02</td>\n<td><a href="../records/qr-01-02/">测试检查表</a></td>\n<td>A/0</td>' in records
+    assert (
+        '<td>QR-01-02</td>\n<td><a href="../records/qr-01-02/">测试检查表</a></td>\n<td>A/0</td>'
+        in records
+    )
 
 
 def test_record_page_is_a_printable_blank_form_with_online_link(sample):
     html = sample.page("records/qr-01-02.md")
     assert '<a class="md-button md-button--primary" href="/forms/QR-01-02/new">在线填写</a>' in html
     assert '<p class="qms-blank-title">测试检查表</p>' in html
-    assert "<th>检查日期<span class=\"qms-req\">*</span></th><td class=\"qms-blank\">______年____月____日</td>" in html
+    assert (
+        '<th>检查日期<span class="qms-req">*</span></th><td class="qms-blank">______年____月____日</td>'
+        in html
+    )
     assert "<td>□ 白班  □ 夜班</td>" not in html  # choices sit in a blank cell
     assert '<td class="qms-blank">□ 白班  □ 夜班</td>' in html
-    assert "<tr><td>1.3</td><td>垃圾桶无满溢</td><td></td><td>3</td><td>每处扣 0.2 分,扣完为止</td>" in html
+    assert (
+        "<tr><td>1.3</td><td>垃圾桶无满溢</td><td></td><td>3</td><td>每处扣 0.2 分,扣完为止</td>"
+        in html
+    )
     assert "<td>符合 4 / 基本符合 2 / 不符合 0</td>" in html
     assert "<td>合格 2 / 不合格 0;可不适用</td>" in html
     assert '<span class="qms-critical">否决项:一票否决,总分计 0 分</span>' in html

@@ -1,0 +1,93 @@
+"""The company's configuration (``data/qms.yml``): name, branches and projects,
+quality objectives and complaint deadlines. Shared with the manual's macros.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+
+class ConfigError(SystemExit):
+    """A broken data/qms.yml stops the start with the file and the key."""
+
+
+@dataclass(frozen=True)
+class Project:
+    code: str
+    name: str
+    branch: str  # branch code
+    branch_name: str
+
+
+@dataclass(frozen=True)
+class Objective:
+    key: str
+    name: str
+    comparison: str
+    target: float
+    unit: str
+
+
+@dataclass(frozen=True)
+class Company:
+    name: str
+    short_name: str
+    projects: dict[str, Project]
+    branches: dict[str, str]  # code → name
+    objectives: tuple[Objective, ...] = ()
+    #: urgency → (response minutes, resolve minutes)
+    complaint_deadlines: dict[str, tuple[int, int]] = field(default_factory=dict)
+    complaint_visit_minutes: int = 2880
+
+    def project_names(self) -> dict[str, str]:
+        return {code: p.name for code, p in self.projects.items()}
+
+    def projects_of_branch(self, branch: str) -> list[str]:
+        return [code for code, p in self.projects.items() if p.branch == branch]
+
+
+def load(path: Path) -> Company:
+    where = path.name
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: 无法读取公司配置:{exc}") from exc
+    try:
+        company = raw["company"]
+        projects: dict[str, Project] = {}
+        branches: dict[str, str] = {}
+        for branch in raw["branches"]:
+            branches[branch["code"]] = branch["name"]
+            for p in branch["projects"]:
+                if p["code"] in projects:
+                    raise ConfigError(f"{where}: branches: 管理处代码 {p['code']} 重复")
+                projects[p["code"]] = Project(p["code"], p["name"], branch["code"], branch["name"])
+        objectives = tuple(
+            Objective(
+                o["key"],
+                o["name"],
+                o["comparison"],
+                float(o["target"]),
+                str(o.get("unit", "")).strip(),
+            )
+            for o in raw.get("objectives", [])
+        )
+        complaints = raw.get("complaints", {})
+        deadlines = {
+            urgency: (int(v["response_minutes"]), int(v["resolve_minutes"]))
+            for urgency, v in complaints.get("deadlines", {}).items()
+        }
+        return Company(
+            name=company["name"],
+            short_name=company.get("short_name", company["name"]),
+            projects=projects,
+            branches=branches,
+            objectives=objectives,
+            complaint_deadlines=deadlines,
+            complaint_visit_minutes=int(complaints.get("visit_minutes", 2880)),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: 公司配置缺少或写错了字段:{exc}") from exc

@@ -1,0 +1,213 @@
+"""Durable storage files of a data directory: the journal, the snapshot and the owner lock.
+
+Layout of ``QMS_DATA_DIR``::
+
+    qms.json                the snapshot: a plain TinyDB JSON database
+    journal-000007.jsonl    changes since the snapshot, one fsync'd JSON line per commit
+    qms.lock                held (flock) by the one process that owns the directory
+    attachments/            uploaded photos, one file per attachment id
+
+A commit is acknowledged only after its journal line is written and fsync'd.
+The snapshot is replaced atomically (temp file, fsync, rename, fsync of the
+directory), so a crash at any moment leaves either the old or the new snapshot
+and a journal whose complete lines are replayed on start. A torn final line
+(the process died while writing it, before acknowledging) is cut off with a
+warning; damage anywhere else stops the start with a message naming the file
+and line, rather than silently dropping data.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import logging
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+log = logging.getLogger("qms.store")
+
+SNAPSHOT = "qms.json"
+LOCK = "qms.lock"
+JOURNAL_RE = re.compile(r"^journal-(\d{6})\.jsonl$")
+
+
+class StorageError(Exception):
+    """The data directory cannot be used; the message says why, in Chinese."""
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def lock_directory(data_dir: Path) -> int:
+    """Take the owner lock of ``data_dir``; refuse if another process holds it."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(data_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StorageError(f"无法使用数据目录 {data_dir}:{_reason(exc)}") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        owner = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "未知"
+        os.close(fd)
+        raise StorageError(
+            f"数据目录 {data_dir} 已被另一个服务进程(pid {owner})占用;同一数据目录只能由一个进程使用。"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    return fd
+
+
+def unlock_directory(fd: int) -> None:
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+
+
+def journal_files(data_dir: Path) -> list[tuple[int, Path]]:
+    found = []
+    for path in data_dir.iterdir():
+        match = JOURNAL_RE.match(path.name)
+        if match:
+            found.append((int(match.group(1)), path))
+    return sorted(found)
+
+
+def read_snapshot(data_dir: Path) -> dict:
+    path = data_dir / SNAPSHOT
+    if not path.exists():
+        return {}
+    try:
+        with path.open(encoding="utf-8") as f:
+            data = json.load(f)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise StorageError(f"快照文件 {path} 无法读取({exc});请从备份恢复该文件。") from exc
+    if not isinstance(data, dict):
+        raise StorageError(f"快照文件 {path} 不是 TinyDB 数据库")
+    return data
+
+
+def read_journal(path: Path) -> Iterator[dict]:
+    """Complete commits of one journal file, in order; cuts off a torn final line."""
+    with path.open("rb+") as f:
+        data = f.read()
+        offset = 0
+        lines = data.split(b"\n")
+        for number, raw in enumerate(lines, start=1):
+            is_last = number == len(lines)
+            if is_last:
+                if raw:  # no newline: the write of this commit never finished
+                    log.warning(
+                        "%s:第 %d 行写入不完整(进程在写入时中断),已截去;该提交未曾确认。",
+                        path.name,
+                        number,
+                    )
+                    f.truncate(offset)
+                    f.flush()
+                    os.fsync(f.fileno())
+                return
+            try:
+                entry = json.loads(raw)
+            except ValueError:
+                if number == len(lines) - 1:
+                    # A complete-looking but unparsable last line is also a torn write.
+                    log.warning(
+                        "%s:第 %d 行内容损坏(写入中断),已截去;该提交未曾确认。", path.name, number
+                    )
+                    f.truncate(offset)
+                    f.flush()
+                    os.fsync(f.fileno())
+                    return
+                raise StorageError(
+                    f"日志文件 {path} 第 {number} 行已损坏,而其后还有数据;为避免丢失记录,服务不启动。请从备份恢复。"
+                ) from None
+            offset += len(raw) + 1
+            yield entry
+
+
+class JournalWriter:
+    """Appends commit lines to the current journal file and makes them durable."""
+
+    def __init__(self, data_dir: Path, index: int):
+        self.data_dir = data_dir
+        self.index = index
+        self.path = data_dir / f"journal-{index:06d}.jsonl"
+        try:
+            self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StorageError(f"无法写入数据目录 {data_dir}:{_reason(exc)}") from exc
+        fsync_dir(data_dir)
+        self.size = os.fstat(self.fd).st_size
+        self.lines = 0
+
+    def append(self, payload: bytes, count: int) -> None:
+        """Write complete lines and fsync; on failure cut the file back so nothing partial stays."""
+        try:
+            written = os.write(self.fd, payload)
+            if written != len(payload):
+                raise OSError(errno.EIO, "short write")
+            os.fsync(self.fd)
+        except OSError as exc:
+            try:
+                os.ftruncate(self.fd, self.size)
+                os.fsync(self.fd)
+            except OSError:
+                pass
+            raise StorageError(f"记录未能保存:{_reason(exc)}") from exc
+        self.size += len(payload)
+        self.lines += count
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def write_snapshot(data_dir: Path, tables: dict[str, dict], meta: dict) -> None:
+    """Write a plain TinyDB JSON file atomically.
+
+    Documents are encoded one at a time so that other threads keep running
+    while a large snapshot is written in the background.
+    """
+    temp = data_dir / f".{SNAPSHOT}.tmp"
+    try:
+        with temp.open("w", encoding="utf-8") as f:
+            f.write("{")
+            first_table = True
+            for name, table in [*tables.items(), ("_meta", {"1": meta})]:
+                f.write(("" if first_table else ",") + json.dumps(name) + ":{")
+                first_table = False
+                first = True
+                for doc_id, doc in table.items():
+                    f.write(
+                        ("" if first else ",")
+                        + json.dumps(doc_id)
+                        + ":"
+                        + json.dumps(doc, ensure_ascii=False)
+                    )
+                    first = False
+                f.write("}")
+            f.write("}")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, data_dir / SNAPSHOT)
+        fsync_dir(data_dir)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise StorageError(f"快照未能写入:{_reason(exc)}") from exc
+
+
+def _reason(exc: OSError) -> str:
+    reasons = {
+        errno.ENOSPC: "磁盘空间不足",
+        errno.EROFS: "数据目录为只读",
+        errno.EACCES: "没有写入权限",
+        errno.EPERM: "没有写入权限",
+        errno.EDQUOT: "超出磁盘配额",
+    }
+    return reasons.get(exc.errno or 0, exc.strerror or str(exc))

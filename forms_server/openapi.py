@@ -1,0 +1,384 @@
+"""The OpenAPI 3.1 document served at /api/openapi.json.
+
+Written out by hand so that it says exactly what the handlers do; the API tests
+validate real responses against these schemas.
+"""
+
+from __future__ import annotations
+
+from copy import deepcopy
+
+PROBLEM = {"$ref": "#/components/schemas/Problem"}
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": PROBLEM}}}
+
+
+COMMON_ERRORS = {
+    "401": _error("未登录或令牌无效"),
+    "403": _error("角色或管理处不允许"),
+}
+
+SCHEMAS: dict = {
+    "Problem": {
+        "type": "object",
+        "required": ["status", "title", "detail"],
+        "properties": {
+            "status": {"type": "integer"},
+            "title": {"type": "string"},
+            "detail": {"type": "string"},
+            "errors": {
+                "type": "array",
+                "description": "每个有问题的字段一条,path 如 fields.phone、items.lobby_floor.count",
+                "items": {
+                    "type": "object",
+                    "required": ["path", "message"],
+                    "properties": {"path": {"type": "string"}, "message": {"type": "string"}},
+                },
+            },
+        },
+    },
+    "Me": {
+        "type": "object",
+        "required": ["username", "display_name", "role", "project"],
+        "properties": {
+            "username": {"type": "string"},
+            "display_name": {"type": "string"},
+            "role": {"type": "string", "enum": ["staff", "quality", "auditor", "admin"]},
+            "project": {"type": ["string", "null"]},
+        },
+    },
+    "FormSummary": {
+        "type": "object",
+        "required": ["code", "title", "version", "status", "procedure", "checklist"],
+        "properties": {
+            "code": {"type": "string", "examples": ["QR-10-03"]},
+            "title": {"type": "string"},
+            "version": {"type": "string", "examples": ["A/0"]},
+            "status": {"type": "string", "enum": ["草稿", "审核中", "受控", "作废"]},
+            "procedure": {"type": "string"},
+            "checklist": {"type": "boolean"},
+        },
+    },
+    "FormDefinition": {
+        "type": "object",
+        "description": "表格定义(格式见作业指导书 WI-QP01-02)",
+        "required": [
+            "code",
+            "title",
+            "version",
+            "status",
+            "procedure",
+            "fields",
+            "sections",
+            "scoring",
+        ],
+        "properties": {
+            "code": {"type": "string"},
+            "title": {"type": "string"},
+            "version": {"type": "string"},
+            "status": {"type": "string"},
+            "procedure": {"type": "string"},
+            "description": {"type": "string"},
+            "workflow": {"type": ["string", "null"]},
+            "fields": {
+                "type": "array",
+                "items": {"type": "object", "required": ["key", "label", "type", "required"]},
+            },
+            "sections": {
+                "type": "array",
+                "items": {"type": "object", "required": ["key", "title", "items"]},
+            },
+            "scoring": {"type": ["object", "null"]},
+        },
+    },
+    "ItemAnswer": {
+        "type": "object",
+        "description": "一个检查项目的评定:result 为选项(如 合格、不合格、符合、不适用);按处扣分的项目填 count",
+        "additionalProperties": False,
+        "properties": {
+            "result": {"type": "string"},
+            "count": {"type": "integer", "minimum": 0, "maximum": 999},
+            "severity": {"type": "string", "enum": ["一般", "严重"]},
+            "note": {"type": "string", "maxLength": 500},
+            "location": {"type": "string", "maxLength": 100},
+            "photos": {
+                "type": "array",
+                "items": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+                "maxItems": 3,
+            },
+        },
+    },
+    "SubmissionInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "fields": {"type": "object", "description": "表头栏目:key → 值"},
+            "items": {
+                "type": "object",
+                "additionalProperties": {"$ref": "#/components/schemas/ItemAnswer"},
+            },
+            "adjustments": {
+                "type": "object",
+                "additionalProperties": {"type": "integer", "minimum": 0},
+            },
+            "downgrade": {"type": "object", "additionalProperties": {"type": "boolean"}},
+        },
+    },
+    "Score": {
+        "type": ["object", "null"],
+        "properties": {
+            "total": {"type": ["number", "null"]},
+            "score": {"type": ["number", "null"]},
+            "grade": {"type": ["string", "null"]},
+            "failed": {"type": "boolean"},
+            "downgraded": {"type": "boolean"},
+            "serious": {"type": "integer"},
+            "general": {"type": "integer"},
+            "sections": {"type": "array"},
+            "nonconformities": {"type": "array"},
+        },
+    },
+    "Submission": {
+        "type": "object",
+        "required": [
+            "number",
+            "form",
+            "form_version",
+            "project",
+            "record_date",
+            "submitted_by",
+            "submitted_at",
+            "values",
+            "score",
+        ],
+        "properties": {
+            "number": {"type": "string", "examples": ["QR-10-03-20261121-0003"]},
+            "form": {"type": "string"},
+            "form_version": {"type": "string"},
+            "form_title": {"type": "string"},
+            "project": {"type": ["string", "null"]},
+            "record_date": {"type": "string", "format": "date"},
+            "submitted_by": {"type": "string"},
+            "submitted_at": {"type": "string", "format": "date-time"},
+            "values": {"type": "object"},
+            "items": {"type": "object"},
+            "adjustments": {"type": "object"},
+            "downgrade": {"type": "object"},
+            "attachments": {"type": "array", "items": {"type": "string"}},
+            "score": {"$ref": "#/components/schemas/Score"},
+        },
+    },
+    "SubmissionList": {
+        "type": "object",
+        "required": ["total", "items"],
+        "properties": {
+            "total": {"type": "integer"},
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Submission"}},
+        },
+    },
+    "Attachment": {
+        "type": "object",
+        "required": ["id", "content_type", "size"],
+        "properties": {
+            "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+            "content_type": {"type": "string"},
+            "size": {"type": "integer"},
+        },
+    },
+}
+
+
+def _json(schema_name: str, description: str) -> dict:
+    return {
+        "description": description,
+        "content": {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}
+        },
+    }
+
+
+CODE = {
+    "name": "code",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^QR-\\d{2}-\\d{2}$"},
+}
+NUMBER = {"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}
+
+PATHS: dict = {
+    "/api/me": {
+        "get": {
+            "summary": "当前用户",
+            "operationId": "me",
+            "responses": {"200": _json("Me", "当前用户"), **COMMON_ERRORS},
+        }
+    },
+    "/api/forms": {
+        "get": {
+            "summary": "列出全部表格",
+            "operationId": "listForms",
+            "responses": {
+                "200": {
+                    "description": "表格清单",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["items"],
+                                "properties": {
+                                    "items": {
+                                        "type": "array",
+                                        "items": {"$ref": "#/components/schemas/FormSummary"},
+                                    }
+                                },
+                            }
+                        }
+                    },
+                },
+                **COMMON_ERRORS,
+            },
+        }
+    },
+    "/api/forms/{code}": {
+        "get": {
+            "summary": "取得一个表格的定义",
+            "operationId": "getForm",
+            "parameters": [CODE],
+            "responses": {
+                "200": _json("FormDefinition", "表格定义"),
+                "404": _error("没有此表格"),
+                **COMMON_ERRORS,
+            },
+        }
+    },
+    "/api/forms/{code}/submissions": {
+        "post": {
+            "summary": "提交一条记录(校验、评分、持久保存后才返回)",
+            "operationId": "createSubmission",
+            "parameters": [
+                CODE,
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "description": "重试同一提交时使用相同的值,服务只保存一次",
+                    "schema": {"type": "string", "maxLength": 64},
+                },
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/SubmissionInput"}}
+                },
+            },
+            "responses": {
+                "201": _json("Submission", "已保存;返回记录编号和得分"),
+                "400": _error("请求体不是有效的 JSON/UTF-8"),
+                "404": _error("没有此表格"),
+                "409": _error("表格不在受控状态,或相同提交正在处理"),
+                "413": _error("请求体超过 1 MB"),
+                "415": _error("请求体不是 JSON"),
+                "422": _error("校验未通过:errors 列出每个字段的问题,记录未保存"),
+                "503": _error("存储不可用(如磁盘已满),记录未保存"),
+                **COMMON_ERRORS,
+            },
+        }
+    },
+    "/api/submissions": {
+        "get": {
+            "summary": "查询记录(员工只能看到本管理处)",
+            "operationId": "listSubmissions",
+            "parameters": [
+                {"name": "form", "in": "query", "schema": {"type": "string"}},
+                {"name": "project", "in": "query", "schema": {"type": "string"}},
+                {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+                {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+                {"name": "submitted_by", "in": "query", "schema": {"type": "string"}},
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100},
+                },
+                {
+                    "name": "offset",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 0, "default": 0},
+                },
+            ],
+            "responses": {
+                "200": _json("SubmissionList", "记录,最新的在前"),
+                "422": _error("查询参数有误"),
+                **COMMON_ERRORS,
+            },
+        }
+    },
+    "/api/submissions/{number}": {
+        "get": {
+            "summary": "取得一条记录",
+            "operationId": "getSubmission",
+            "parameters": [NUMBER],
+            "responses": {
+                "200": _json("Submission", "记录"),
+                "404": _error("没有此记录(或不属于您的管理处)"),
+                **COMMON_ERRORS,
+            },
+        }
+    },
+    "/api/attachments": {
+        "post": {
+            "summary": "上传一张照片(请求体为图片本身),返回的 id 用于记录中的照片栏目",
+            "operationId": "uploadAttachment",
+            "parameters": [
+                {
+                    "name": "X-Filename",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                }
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                    "image/png": {"schema": {"type": "string", "format": "binary"}},
+                    "image/webp": {"schema": {"type": "string", "format": "binary"}},
+                    "image/heic": {"schema": {"type": "string", "format": "binary"}},
+                },
+            },
+            "responses": {
+                "201": _json("Attachment", "已保存"),
+                "413": _error("超过大小限制"),
+                "415": _error("不是支持的图片格式"),
+                "422": _error("空文件"),
+                **COMMON_ERRORS,
+            },
+        }
+    },
+}
+
+
+def document(company=None) -> dict:
+    title = f"{company.short_name if company else ''}质量管理体系表单服务 API"
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": title,
+            "version": "1.0",
+            "description": (
+                "提交和查询质量记录。认证:请求头 Authorization: Bearer <令牌>(令牌由管理员创建)。"
+                "错误统一返回 Problem 对象;校验失败(422)时 errors 列出每个字段的问题,此时记录未保存。"
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearerAuth": []}, {"cookieAuth": []}],
+        "paths": deepcopy(PATHS),
+        "components": {
+            "schemas": deepcopy(SCHEMAS),
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+                "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "qms_session"},
+            },
+        },
+    }

@@ -1,0 +1,136 @@
+"""Submitting a record: the one path shared by the web form and the JSON API.
+
+validate → check photos and scoping → score → store durably → (workflows).
+Nothing is stored unless every check passes; the caller gets every problem at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from forms_server.auth import Principal
+from forms_server.definitions import FormDef
+from forms_server.errors import HTTPError
+from forms_server.scoring import score
+from forms_server.validation import Clean, validate
+
+IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP", "image/heic": "HEIC"}
+PLACEHOLDER = "f" * 32  # stands for a not-yet-stored upload while the rest is validated
+
+
+@dataclass(frozen=True)
+class Upload:
+    name: str
+    data: bytes
+
+
+def sniff_image(data: bytes) -> str | None:
+    """The image type from the file's first bytes (the declared type is not trusted)."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypheif"):
+        return "image/heic"
+    return None
+
+
+def check_upload(upload: Upload, max_bytes: int) -> str | None:
+    """Chinese reason an uploaded file is refused, or None."""
+    if not upload.data:
+        return f"照片“{upload.name}”是空文件"
+    if len(upload.data) > max_bytes:
+        return f"照片“{upload.name}”超过 {max_bytes // (1024 * 1024)} MB"
+    if sniff_image(upload.data) is None:
+        return f"“{upload.name}”不是支持的图片格式(JPEG、PNG、WebP、HEIC)"
+    return None
+
+
+def prepare(state, user: Principal, form: FormDef, data: dict) -> tuple[Clean, dict | None]:
+    """Validate and score; raise 422 listing every problem. Returns clean values and the score."""
+    if form.status != "受控":
+        raise HTTPError(409, f"表格 {form.code} 当前状态为“{form.status}”,不能提交新记录")
+    if not user.can_submit_any:
+        raise HTTPError(403, f"{user.role_name}角色不能提交记录")
+    projects = state.company.project_names()
+    clean, errors = validate(form, data, projects)
+    project_field = form.project_field
+    if project_field and "fields." + project_field.key not in errors:
+        project = clean.fields.get(project_field.key)
+        if project is not None and not user.can_submit(project):
+            errors["fields." + project_field.key] = (
+                f"{project_field.label}:您只能提交本管理处({projects.get(user.project or '', '未分配')})的记录"
+            )
+    ids = [i for i in clean.attachments(form) if i != PLACEHOLDER]
+    missing = state.store.attachments_exist(ids)
+    if missing:
+        errors["attachments"] = f"照片编号不存在:{'、'.join(missing)}(请先上传照片)"
+    if errors:
+        raise HTTPError(422, f"共 {len(errors)} 处需要修改,记录未保存", errors=errors)
+    result = (
+        score(form, clean.items, clean.adjustments, clean.downgrade) if form.is_checklist else None
+    )
+    return clean, (result.to_dict() if result else None)
+
+
+def store_submission(
+    state, user: Principal, form: FormDef, clean: Clean, scored: dict | None, client_key: str | None
+) -> dict:
+    project_field, date_field = form.project_field, form.date_field
+    record = {
+        "form": form.code,
+        "form_version": form.version,
+        "form_title": form.title,
+        "project": clean.fields.get(project_field.key) if project_field else None,
+        "record_date": (clean.fields.get(date_field.key) if date_field else None)
+        or state.store.now().date().isoformat(),
+        "values": clean.fields,
+        "items": {
+            key: {k: v for k, v in vars(answer).items() if v not in (None, "", ())}
+            | {"photos": list(answer.photos)}
+            for key, answer in clean.items.items()
+        },
+        "adjustments": clean.adjustments,
+        "downgrade": clean.downgrade,
+        "score": scored,
+        "attachments": clean.attachments(form),
+    }
+    return state.store.add_submission(record, by=user.username, client_key=client_key)
+
+
+def submit(
+    state, user: Principal, form: FormDef, data: dict, client_key: str | None = None
+) -> dict:
+    """Validate, score and store a submission whose photos are already uploaded."""
+    clean, scored = prepare(state, user, form, data)
+    return store_submission(state, user, form, clean, scored, client_key)
+
+
+# Presentation ------------------------------------------------------------------
+
+#: Roles that need owners' phone numbers in full: staff handle their 管理处's
+#: complaints and repairs, quality staff follow them up. Auditors and
+#: administrators see them masked (138****1234).
+PHONE_ROLES = {"staff", "quality"}
+
+
+def mask_phone(number: str) -> str:
+    if len(number) <= 7:
+        return "****" + number[-2:]
+    return number[:3] + "****" + number[-4:]
+
+
+def present(doc: dict, form: FormDef | None, user: Principal) -> dict:
+    """The record as this user may see it (phone numbers masked where not needed)."""
+    if form is None or user.role in PHONE_ROLES:
+        return doc
+    phones = [f.key for f in form.fields if f.type == "phone"]
+    if not phones:
+        return doc
+    values = dict(doc["values"])
+    for key in phones:
+        if isinstance(values.get(key), str):
+            values[key] = mask_phone(values[key])
+    return {**doc, "values": values}

@@ -1,0 +1,675 @@
+"""The store: TinyDB as the query engine over data that is durable on disk.
+
+The only module that imports tinydb. Handlers call business verbs
+(`add_submission`, `find_submissions`, `create_session`, …), never queries.
+
+Why not TinyDB's own write path: ``Table._update_table`` rebuilds the whole
+table on every insert (and ``JSONStorage`` then rewrites the whole file), so the
+cost of one insert grows with the database. Here every change is a *commit*: a
+journal line appended and fsync'd (see `forms_server.journal`), then applied to
+the in-memory tables, which are laid out exactly as TinyDB stores them
+(``{table: {"id": document}}``). TinyDB reads them through `LiveStorage` for
+every query. Concurrent commits share one fsync (group commit). A snapshot in
+plain TinyDB JSON format is written in the background when the journal grows,
+and on clean shutdown, so ``TinyDB("qms.json")`` opens the data directly.
+
+Every change to a business record also appends an entry to the ``history``
+table in the same commit: who, when, what changed (old and new values), and a
+hash chaining it to the previous entry so that tampering can be detected.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import gc
+import hashlib
+import json
+import logging
+import secrets
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tinydb import Query, TinyDB
+from tinydb.storages import Storage
+
+from forms_server import journal
+from forms_server.journal import StorageError
+
+log = logging.getLogger("qms.store")
+
+ZERO_HASH = "0" * 64
+#: Tables whose changes are business records, kept in the history with a hash chain.
+AUDITED = {"submissions", "users", "tokens", "complaints", "notices", "acknowledgements"}
+#: Values never copied into the history in clear.
+SECRET_FIELDS = {"password_hash", "token_hash"}
+
+
+class Conflict(Exception):
+    """A business rule refuses the change (shown to the user, HTTP 409)."""
+
+
+class LiveStorage(Storage):
+    """TinyDB storage over the store's in-memory tables (read-only for TinyDB)."""
+
+    def __init__(self, tables: dict[str, dict]):
+        self.tables = tables
+
+    def read(self) -> dict[str, dict]:
+        return self.tables
+
+    def write(self, data) -> None:  # pragma: no cover - guarded by design
+        raise RuntimeError("写入必须通过 Store 的业务方法完成")
+
+
+class RWLock:
+    """Many readers or one writer (writers are short: applying a committed change)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+        self._waiting_writers = 0
+
+    def read(self):
+        return _Guard(self._acquire_read, self._release_read)
+
+    def write(self):
+        return _Guard(self._acquire_write, self._release_write)
+
+    def _acquire_read(self) -> None:
+        with self._cond:
+            while self._writer or self._waiting_writers:
+                self._cond.wait()
+            self._readers += 1
+
+    def _release_read(self) -> None:
+        with self._cond:
+            self._readers -= 1
+            if not self._readers:
+                self._cond.notify_all()
+
+    def _acquire_write(self) -> None:
+        with self._cond:
+            self._waiting_writers += 1
+            while self._writer or self._readers:
+                self._cond.wait()
+            self._waiting_writers -= 1
+            self._writer = True
+
+    def _release_write(self) -> None:
+        with self._cond:
+            self._writer = False
+            self._cond.notify_all()
+
+
+class _Guard:
+    def __init__(self, enter: Callable, leave: Callable):
+        self._enter, self._leave = enter, leave
+
+    def __enter__(self):
+        self._enter()
+
+    def __exit__(self, *exc):
+        self._leave()
+
+
+@dataclass
+class Change:
+    """One write inside a commit: upsert ``doc`` (or delete) at ``table``/``doc_id``."""
+
+    table: str
+    doc_id: str
+    doc: dict | None  # None: delete
+    by: str = ""
+    action: str = ""
+
+
+@dataclass
+class _Pending:
+    number: int
+    changes: list[Change]
+    ops: list[dict] = field(default_factory=list)
+    done: bool = False
+    error: Exception | None = None
+
+
+@dataclass
+class Store:
+    data_dir: Path
+    clock: Callable[[], dt.datetime]
+    compact_every: int = 20_000
+    tables: dict[str, dict] = field(default_factory=dict)
+
+    # Lifecycle ---------------------------------------------------------------
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir)
+        self._lock_fd: int | None = None
+        self._rw = RWLock()
+        self._queue_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._mutate_lock = threading.RLock()
+        self._alloc_lock = threading.Lock()
+        self._pending: list[_Pending] = []
+        self._next_commit = 1
+        self._applied = 0
+        self._writer: journal.JournalWriter | None = None
+        self._compacting = threading.Lock()
+        self._compactor: threading.Thread | None = None
+        self._db = TinyDB(storage=LiveStorage, tables=self.tables)  # type: ignore[arg-type]
+        self._next_id: dict[str, int] = {}
+        self._indexes: dict[tuple[str, str], dict[object, str]] = {}
+        self._counters: dict[str, int] = {}
+        self._reserved: set[str] = set()
+        self._last_hash = ZERO_HASH
+        self._history_seq = 0
+
+    def open(self) -> Store:
+        """Take ownership of the data directory and load it."""
+        self._lock_fd = journal.lock_directory(self.data_dir)
+        try:
+            (self.data_dir / "attachments").mkdir(exist_ok=True)
+            self._load()
+        except Exception:
+            journal.unlock_directory(self._lock_fd)
+            self._lock_fd = None
+            raise
+        return self
+
+    def close(self, compact: bool = True) -> None:
+        """Fold the journal into the snapshot (so plain TinyDB sees everything) and release."""
+        if self._lock_fd is None:
+            return
+        if self._compactor:
+            self._compactor.join()
+        try:
+            if compact and self._writer and self._writer.lines:
+                self.compact()
+        finally:
+            if self._writer:
+                self._writer.close()
+                self._writer = None
+            journal.unlock_directory(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self) -> Store:
+        return self.open()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _load(self) -> None:
+        snapshot = journal.read_snapshot(self.data_dir)
+        meta = (snapshot.pop("_meta", {}) or {}).get("1", {})
+        covered = int(meta.get("commit", 0))
+        self.tables.clear()
+        self.tables.update(
+            {name: dict(docs) for name, docs in snapshot.items() if isinstance(docs, dict)}
+        )
+        last = covered
+        files = journal.journal_files(self.data_dir)
+        for _, path in files:
+            for entry in journal.read_journal(path):
+                number = int(entry["n"])
+                if number <= covered:
+                    continue
+                self._apply(entry["ops"], index=False)
+                last = number
+        self._next_commit = last + 1
+        self._applied = last
+        index = files[-1][0] + 1 if files else 1
+        self._writer = journal.JournalWriter(self.data_dir, index)
+        self._rebuild_derived()
+        # Loaded documents live as long as the process and hold no cycles; moving
+        # them out of the collector's generations keeps full collections (and the
+        # latency of the writes that trigger them) independent of the data size.
+        gc.collect()
+        gc.freeze()
+
+    # Commits -----------------------------------------------------------------
+
+    def _commit(self, changes: list[Change]) -> None:
+        """Make ``changes`` durable, then visible. Returns only after fsync."""
+        with self._queue_lock:
+            pending = _Pending(self._next_commit, changes)
+            self._next_commit += 1
+            self._pending.append(pending)
+        with self._flush_lock:
+            if not pending.done:
+                self._flush()
+        if pending.error:
+            raise pending.error
+        if self._writer and self._writer.lines >= self.compact_every:
+            self._compact_in_background()
+
+    def _flush(self) -> None:
+        """Write every queued commit with one fsync (group commit), then apply them.
+
+        Runs under the flush lock, so commits reach the journal, the history
+        chain and memory in the order of their numbers.
+        """
+        with self._queue_lock:
+            batch, self._pending = self._pending, []
+        if not batch:
+            return
+        lines = []
+        for p in batch:
+            p.ops = [{"t": c.table, "id": c.doc_id, "doc": c.doc} for c in p.changes]
+            p.ops += self._history_ops(p.changes)
+            lines.append(
+                json.dumps({"n": p.number, "ops": p.ops}, ensure_ascii=False, separators=(",", ":"))
+            )
+        try:
+            assert self._writer is not None
+            self._writer.append(("\n".join(lines) + "\n").encode("utf-8"), len(batch))
+        except StorageError as exc:
+            # Nothing of this batch is on disk or in memory; the history chain
+            # continues from the last durable entry.
+            self._rebuild_chain_state()
+            for p in batch:
+                p.error, p.done = exc, True
+            return
+        with self._rw.write():
+            for p in batch:
+                self._apply(p.ops)
+                p.done = True
+            self._applied = batch[-1].number
+
+    def _apply(self, ops: Iterable[dict], index: bool = True) -> None:
+        for op in ops:
+            table = self.tables.setdefault(op["t"], {})
+            doc_id, doc = str(op["id"]), op["doc"]
+            old = table.get(doc_id)
+            if doc is None:
+                table.pop(doc_id, None)
+            else:
+                table[doc_id] = doc
+            if index:
+                self._index_change(op["t"], doc_id, old, doc)
+
+    # History -----------------------------------------------------------------
+
+    def _history_ops(self, changes: list[Change]) -> list[dict]:
+        ops = []
+        for change in changes:
+            if change.table not in AUDITED:
+                continue
+            old = self.tables.get(change.table, {}).get(change.doc_id)
+            diff = _diff(old, change.doc)
+            if not diff and old is not None:
+                continue
+            self._history_seq += 1
+            entry = {
+                "seq": self._history_seq,
+                "at": self.now_iso(),
+                "by": change.by,
+                "table": change.table,
+                "record": change.doc_id,
+                "action": change.action
+                or ("create" if old is None else "delete" if change.doc is None else "update"),
+                "changes": diff,
+                "prev": self._last_hash,
+            }
+            entry["hash"] = entry_hash(entry)
+            self._last_hash = entry["hash"]
+            ops.append({"t": "history", "id": str(self._history_seq), "doc": entry})
+        return ops
+
+    def _rebuild_chain_state(self) -> None:
+        history = self.tables.get("history", {})
+        if history:
+            last = max(history.values(), key=lambda e: e["seq"])
+            self._history_seq, self._last_hash = last["seq"], last["hash"]
+        else:
+            self._history_seq, self._last_hash = 0, ZERO_HASH
+
+    # Derived state -------------------------------------------------------------
+
+    INDEXED = {
+        "submissions": ("number", "client_key"),
+        "users": ("username",),
+        "sessions": ("sid_hash",),
+        "tokens": ("token_hash",),
+        "attachments": ("attachment_id",),
+    }
+
+    def _rebuild_derived(self) -> None:
+        self._indexes.clear()
+        self._next_id.clear()
+        for name, docs in self.tables.items():
+            self._next_id[name] = max((int(k) for k in docs), default=0) + 1
+            for doc_id, doc in docs.items():
+                self._index_change(name, doc_id, None, doc)
+        self._counters.clear()
+        for doc in self.tables.get("submissions", {}).values():
+            prefix, _, seq = doc["number"].rpartition("-")
+            self._counters[prefix] = max(self._counters.get(prefix, 0), int(seq))
+        self._rebuild_chain_state()
+
+    def _index_change(self, table: str, doc_id: str, old: dict | None, new: dict | None) -> None:
+        if table == "submissions":
+            owners = self._indexes.setdefault(("attachments", "project"), {})
+            for attachment_id in (old or {}).get("attachments", ()):
+                owners.pop(attachment_id, None)
+            for attachment_id in (new or {}).get("attachments", ()):
+                owners[attachment_id] = new.get("project")
+        for key in self.INDEXED.get(table, ()):
+            index = self._indexes.setdefault((table, key), {})
+            if old is not None and old.get(key) is not None:
+                index.pop(old[key], None)
+            if new is not None and new.get(key) is not None:
+                index[new[key]] = doc_id
+
+    def _new_id(self, table: str) -> str:
+        with self._alloc_lock:
+            number = self._next_id.get(table, 1)
+            self._next_id[table] = number + 1
+            return str(number)
+
+    def _by_key(self, table: str, key: str, value: object) -> dict | None:
+        with self._rw.read():
+            doc_id = self._indexes.get((table, key), {}).get(value)
+            return copy.deepcopy(self.tables[table][doc_id]) if doc_id is not None else None
+
+    # Time ----------------------------------------------------------------------
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+    def now_iso(self) -> str:
+        return self.clock().isoformat(timespec="seconds")
+
+    # Generic reads ---------------------------------------------------------------
+
+    def search(self, table: str, condition=None) -> list[dict]:
+        """Documents of ``table`` matching a TinyDB condition built by this module."""
+        with self._rw.read():
+            t = self._db.table(table, cache_size=0)
+            docs = t.all() if condition is None else t.search(condition)
+            return [dict(d, id=str(d.doc_id)) for d in docs]
+
+    def count(self, table: str) -> int:
+        with self._rw.read():
+            return len(self.tables.get(table, {}))
+
+    # Submissions -----------------------------------------------------------------
+
+    def add_submission(self, record: dict, by: str, client_key: str | None = None) -> dict:
+        """Store a validated, scored submission; assign its record number.
+
+        ``record`` holds form, form_version, project, record_date, values and
+        score. ``client_key`` makes a retried submission return the first one
+        instead of storing it twice.
+        """
+        now = self.now()
+        with self._alloc_lock:
+            if client_key:
+                existing = self._indexes.get(("submissions", "client_key"), {}).get(client_key)
+                if existing is not None:
+                    return copy.deepcopy(self.tables["submissions"][existing])
+                if client_key in self._reserved:
+                    raise Conflict("相同的提交正在处理中,请勿重复提交")
+                self._reserved.add(client_key)
+            prefix = f"{record['form']}-{now:%Y%m%d}"
+            sequence = self._counters.get(prefix, 0) + 1
+            self._counters[prefix] = sequence
+            doc_id = str(self._next_id.get("submissions", 1))
+            self._next_id["submissions"] = int(doc_id) + 1
+        doc = {
+            **record,
+            "number": f"{prefix}-{sequence:04d}",
+            "submitted_by": by,
+            "submitted_at": now.isoformat(timespec="seconds"),
+            "client_key": client_key,
+        }
+        try:
+            self._commit([Change("submissions", doc_id, doc, by=by, action="create")])
+        finally:
+            if client_key:
+                with self._alloc_lock:
+                    self._reserved.discard(client_key)
+        return doc
+
+    def get_submission(self, number: str) -> dict | None:
+        return self._by_key("submissions", "number", number)
+
+    def find_submissions(
+        self,
+        form: str | None = None,
+        projects: Iterable[str] | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        submitted_by: str | None = None,
+    ) -> list[dict]:
+        """Submissions matching every given filter, newest first. ``projects=None``: all projects."""
+        q = Query()
+        conditions = []
+        if form:
+            conditions.append(q.form == form)
+        if projects is not None:
+            allowed = set(projects)
+            conditions.append(q.project.test(lambda p: p in allowed))
+        if date_from:
+            conditions.append(q.record_date >= date_from)
+        if date_to:
+            conditions.append(q.record_date <= date_to)
+        if submitted_by:
+            conditions.append(q.submitted_by == submitted_by)
+        condition = None
+        for c in conditions:
+            condition = c if condition is None else condition & c
+        found = self.search("submissions", condition)
+        found.sort(key=lambda d: (d["submitted_at"], int(d["id"])), reverse=True)
+        return found
+
+    # Attachments -------------------------------------------------------------------
+
+    def add_attachment(self, content: bytes, content_type: str, name: str, by: str) -> dict:
+        """Write the file durably, then record it. Returns the attachment record."""
+        attachment_id = secrets.token_hex(16)
+        folder = self.data_dir / "attachments" / attachment_id[:2]
+        path = folder / attachment_id
+        try:
+            folder.mkdir(exist_ok=True)
+            with path.open("wb") as f:
+                f.write(content)
+                f.flush()
+                journal.os.fsync(f.fileno())
+            journal.fsync_dir(folder)
+        except OSError as exc:
+            path.unlink(missing_ok=True)
+            raise StorageError(f"照片未能保存:{journal._reason(exc)}") from exc
+        doc = {
+            "attachment_id": attachment_id,
+            "content_type": content_type,
+            "name": name[:100],
+            "size": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "uploaded_by": by,
+            "uploaded_at": self.now_iso(),
+        }
+        self._commit([Change("attachments", self._new_id("attachments"), doc, by=by)])
+        return doc
+
+    def get_attachment(self, attachment_id: str) -> tuple[dict, bytes] | None:
+        doc = self._by_key("attachments", "attachment_id", attachment_id)
+        if doc is None:
+            return None
+        path = self.data_dir / "attachments" / attachment_id[:2] / attachment_id
+        return doc, path.read_bytes()
+
+    def attachment_owner(self, attachment_id: str) -> str | None:
+        """The 管理处 of the submission that refers to this attachment, if any."""
+        with self._rw.read():
+            return self._indexes.get(("attachments", "project"), {}).get(attachment_id)
+
+    def attachments_exist(self, ids: Iterable[str]) -> list[str]:
+        """The ids among ``ids`` that were never uploaded."""
+        with self._rw.read():
+            index = self._indexes.get(("attachments", "attachment_id"), {})
+            return [i for i in ids if i not in index]
+
+    # Users, sessions, tokens ---------------------------------------------------------
+
+    def add_user(self, user: dict, by: str) -> dict:
+        with self._mutate_lock:
+            if self._by_key("users", "username", user["username"]):
+                raise Conflict(f"用户名 {user['username']} 已存在")
+            doc = {**user, "created_at": self.now_iso()}
+            self._commit([Change("users", self._new_id("users"), doc, by=by, action="create")])
+            return doc
+
+    def update_user(self, username: str, changes: dict, by: str) -> dict:
+        with self._mutate_lock:
+            with self._rw.read():
+                doc_id = self._indexes.get(("users", "username"), {}).get(username)
+                current = self.tables["users"][doc_id] if doc_id else None
+            if current is None:
+                raise Conflict(f"用户 {username} 不存在")
+            doc = {**current, **changes, "updated_at": self.now_iso()}
+            self._commit([Change("users", doc_id, doc, by=by)])
+            return copy.deepcopy(doc)
+
+    def get_user(self, username: str) -> dict | None:
+        return self._by_key("users", "username", username)
+
+    def list_users(self) -> list[dict]:
+        return sorted(self.search("users"), key=lambda u: u["username"])
+
+    def create_session(self, username: str, hours: int) -> tuple[str, dict]:
+        sid = secrets.token_urlsafe(32)
+        now = self.now()
+        doc = {
+            "sid_hash": hash_secret(sid),
+            "username": username,
+            "csrf": secrets.token_urlsafe(32),
+            "created_at": now.isoformat(timespec="seconds"),
+            "expires_at": (now + dt.timedelta(hours=hours)).isoformat(timespec="seconds"),
+        }
+        self._commit([Change("sessions", self._new_id("sessions"), doc)])
+        return sid, doc
+
+    def get_session(self, sid: str) -> dict | None:
+        doc = self._by_key("sessions", "sid_hash", hash_secret(sid))
+        if doc is None or doc["expires_at"] <= self.now_iso():
+            return None
+        return doc
+
+    def delete_session(self, sid: str) -> None:
+        with self._rw.read():
+            doc_id = self._indexes.get(("sessions", "sid_hash"), {}).get(hash_secret(sid))
+        if doc_id is not None:
+            self._commit([Change("sessions", doc_id, None)])
+
+    def delete_sessions_of(self, username: str) -> None:
+        """End every session of a user (password reset, deactivation)."""
+        q = Query()
+        ids = [d["id"] for d in self.search("sessions", q.username == username)]
+        if ids:
+            self._commit([Change("sessions", i, None) for i in ids])
+
+    def create_token(self, username: str, name: str, by: str) -> tuple[str, dict]:
+        token = "qms_" + secrets.token_urlsafe(32)
+        doc = {
+            "token_hash": hash_secret(token),
+            "token_id": secrets.token_hex(4),
+            "username": username,
+            "name": name,
+            "created_at": self.now_iso(),
+            "revoked": False,
+        }
+        self._commit([Change("tokens", self._new_id("tokens"), doc, by=by, action="create")])
+        return token, doc
+
+    def find_token(self, token: str) -> dict | None:
+        doc = self._by_key("tokens", "token_hash", hash_secret(token))
+        return None if doc is None or doc["revoked"] else doc
+
+    def list_tokens(self, username: str | None = None) -> list[dict]:
+        q = Query()
+        docs = self.search("tokens", None if username is None else q.username == username)
+        return sorted(docs, key=lambda d: d["created_at"])
+
+    def revoke_token(self, token_id: str, by: str) -> dict:
+        with self._mutate_lock:
+            q = Query()
+            found = self.search("tokens", q.token_id == token_id)
+            if not found:
+                raise Conflict(f"令牌 {token_id} 不存在")
+            doc = {k: v for k, v in found[0].items() if k != "id"}
+            doc["revoked"] = True
+            self._commit([Change("tokens", found[0]["id"], doc, by=by, action="revoke")])
+            return doc
+
+    # History ---------------------------------------------------------------------------
+
+    def history_of(self, table: str, doc_id: str) -> list[dict]:
+        q = Query()
+        found = self.search("history", (q.table == table) & (q.record == doc_id))
+        return sorted(found, key=lambda e: e["seq"])
+
+    def submission_id(self, number: str) -> str | None:
+        with self._rw.read():
+            return self._indexes.get(("submissions", "number"), {}).get(number)
+
+    # Compaction ------------------------------------------------------------------------
+
+    def compact(self) -> None:
+        """Write a new snapshot covering every commit so far and drop the old journals."""
+        with self._compacting:
+            with self._flush_lock, self._rw.write():
+                assert self._writer is not None
+                # Only applied commits: queued ones go to the new journal file.
+                covered = self._applied
+                tables = {name: dict(docs) for name, docs in self.tables.items()}
+                old_index = self._writer.index
+                self._writer.close()
+                self._writer = journal.JournalWriter(self.data_dir, old_index + 1)
+            journal.write_snapshot(self.data_dir, tables, {"commit": covered, "format": 1})
+            for index, path in journal.journal_files(self.data_dir):
+                if index <= old_index:
+                    path.unlink()
+            journal.fsync_dir(self.data_dir)
+
+    def _compact_in_background(self) -> None:
+        if self._compacting.locked() or (self._compactor and self._compactor.is_alive()):
+            return
+
+        def run() -> None:
+            try:
+                self.compact()
+            except StorageError as exc:
+                log.error("后台快照失败(数据仍完整保存在日志中):%s", exc)
+
+        self._compactor = threading.Thread(target=run, name="qms-compact", daemon=True)
+        self._compactor.start()
+
+
+# Helpers ---------------------------------------------------------------------------
+
+
+def hash_secret(value: str) -> str:
+    """Session ids and API tokens are stored hashed; the clear value exists only on the client."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def entry_hash(entry: dict) -> str:
+    """sha256 of the entry's canonical JSON, without its own hash and storage id."""
+    body = {k: v for k, v in entry.items() if k not in ("hash", "id")}
+    canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _diff(old: dict | None, new: dict | None) -> dict:
+    old, new = old or {}, new or {}
+    changes = {}
+    for key in sorted(set(old) | set(new)):
+        if old.get(key) != new.get(key):
+            if key in SECRET_FIELDS:
+                changes[key] = ["***" if key in old else None, "***" if key in new else None]
+            else:
+                changes[key] = [old.get(key), new.get(key)]
+    return changes

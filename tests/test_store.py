@@ -1,0 +1,236 @@
+"""The store on real files: durability, recovery, ownership, history, plain-TinyDB readability."""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import json
+import logging
+import threading
+from zoneinfo import ZoneInfo
+
+import pytest
+from tinydb import TinyDB
+
+from forms_server import journal
+from forms_server.store import Conflict, StorageError, Store, entry_hash
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def clock():
+    return dt.datetime(2026, 11, 21, 9, 30, tzinfo=TZ)
+
+
+def record(form="QR-10-03", project="CH", **extra):
+    return {
+        "form": form,
+        "form_version": "A/0",
+        "project": project,
+        "record_date": "2026-11-21",
+        "values": {"checker": "陈晓东"},
+        **extra,
+    }
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "db", clock).open()
+    yield s
+    s.close()
+
+
+def crash(store: Store) -> None:
+    """What kill -9 leaves: files as written, no compaction, lock released by the kernel."""
+    store._writer.close()
+    journal.unlock_directory(store._lock_fd)
+    store._lock_fd = None
+
+
+def test_record_numbers_are_per_form_and_day(store):
+    numbers = [store.add_submission(record(), "chen")["number"] for _ in range(3)]
+    other = store.add_submission(record(form="QR-12-01"), "chen")["number"]
+    assert numbers == ["QR-10-03-20261121-0001", "QR-10-03-20261121-0002", "QR-10-03-20261121-0003"]
+    assert other == "QR-12-01-20261121-0001"
+
+
+def test_acknowledged_records_survive_a_crash(tmp_path):
+    s = Store(tmp_path / "db", clock).open()
+    stored = [s.add_submission(record(), "chen")["number"] for _ in range(5)]
+    crash(s)
+    again = Store(tmp_path / "db", clock).open()
+    assert sorted(d["number"] for d in again.find_submissions()) == stored
+    # Numbering continues after the highest stored number.
+    assert again.add_submission(record(), "chen")["number"] == "QR-10-03-20261121-0006"
+    again.close()
+
+
+def test_second_process_is_refused(store, tmp_path):
+    with pytest.raises(StorageError, match=r"已被另一个服务进程\(pid \d+\)占用"):
+        Store(tmp_path / "db", clock).open()
+
+
+def test_clean_close_leaves_a_plain_tinydb_database(tmp_path):
+    with Store(tmp_path / "db", clock) as s:
+        s.add_submission(record(), "chen")
+        s.add_user(
+            {"username": "chen", "role": "staff", "project": "CH", "password_hash": "x"}, by="admin"
+        )
+    assert [p.name for p in (tmp_path / "db").glob("journal-*.jsonl")] == ["journal-000002.jsonl"]
+    db = TinyDB(tmp_path / "db" / "qms.json")
+    assert [d["number"] for d in db.table("submissions").all()] == ["QR-10-03-20261121-0001"]
+    assert db.table("users").all()[0]["username"] == "chen"
+    db.close()
+
+
+def test_torn_final_line_is_cut_with_a_warning(tmp_path, caplog):
+    s = Store(tmp_path / "db", clock).open()
+    s.add_submission(record(), "chen")
+    path = s._writer.path
+    crash(s)
+    with path.open("ab") as f:
+        f.write(b'{"n": 2, "ops": [{"t": "submissions", "id": "2", "doc": {"numb')
+    size_before = path.stat().st_size
+    with caplog.at_level(logging.WARNING, logger="qms.store"):
+        again = Store(tmp_path / "db", clock).open()
+    assert "第 2 行写入不完整" in caplog.text
+    assert [d["number"] for d in again.find_submissions()] == ["QR-10-03-20261121-0001"]
+    assert path.stat().st_size < size_before
+    again.close()
+
+
+def test_damage_before_the_end_refuses_to_start(tmp_path):
+    s = Store(tmp_path / "db", clock).open()
+    for _ in range(3):
+        s.add_submission(record(), "chen")
+    path = s._writer.path
+    crash(s)
+    lines = path.read_bytes().split(b"\n")
+    lines[1] = b"garbage"
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(StorageError, match=r"journal-000001\.jsonl 第 2 行已损坏"):
+        Store(tmp_path / "db", clock).open()
+
+
+def test_full_disk_stores_nothing_and_recovers(store, monkeypatch):
+    store.add_submission(record(), "chen")
+    size = store._writer.path.stat().st_size
+
+    def no_space(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(journal.os, "write", no_space)
+    with pytest.raises(StorageError, match="记录未能保存:磁盘空间不足"):
+        store.add_submission(record(), "chen")
+    monkeypatch.undo()
+    assert store._writer.path.stat().st_size == size
+    assert len(store.find_submissions()) == 1
+    # After space is freed the store carries on, with an intact history chain.
+    store.add_submission(record(), "chen")
+    assert len(store.find_submissions()) == 2
+    chain = sorted(store.search("history"), key=lambda e: e["seq"])
+    assert [e["seq"] for e in chain] == [1, 2]
+    assert chain[1]["prev"] == chain[0]["hash"]
+
+
+def test_unwritable_directory_gives_a_clear_error(tmp_path, monkeypatch):
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(journal.os, "open", read_only)
+    with pytest.raises(StorageError, match="数据目录为只读"):
+        Store(tmp_path / "db", clock).open()
+
+
+def test_client_key_makes_a_retry_return_the_first_submission(store):
+    first = store.add_submission(record(), "chen", client_key="k-1")
+    again = store.add_submission(record(), "chen", client_key="k-1")
+    assert again["number"] == first["number"]
+    assert len(store.find_submissions()) == 1
+
+
+def test_concurrent_writers_get_unique_numbers(store):
+    errors = []
+
+    def work():
+        try:
+            for _ in range(25):
+                store.add_submission(record(), "chen")
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    numbers = [d["number"] for d in store.find_submissions()]
+    assert len(numbers) == 400 and len(set(numbers)) == 400
+
+
+def test_background_compaction_keeps_every_commit(tmp_path):
+    s = Store(tmp_path / "db", clock, compact_every=50).open()
+    stop = threading.Event()
+    written = []
+
+    def writer():
+        while not stop.is_set() and len(written) < 400:
+            written.append(s.add_submission(record(), "chen")["number"])
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    crash(s)
+    again = Store(tmp_path / "db", clock).open()
+    assert sorted(d["number"] for d in again.find_submissions()) == sorted(written)
+    assert (tmp_path / "db" / "qms.json").exists()
+    assert len(list((tmp_path / "db").glob("journal-*.jsonl"))) <= 3
+    again.close()
+
+
+def test_history_records_who_changed_what(store):
+    store.add_user(
+        {"username": "chen", "role": "staff", "project": "CH", "password_hash": "h1"}, by="admin"
+    )
+    store.update_user("chen", {"role": "quality", "password_hash": "h2"}, by="admin")
+    user_id = store.search("users")[0]["id"]
+    history = store.history_of("users", user_id)
+    assert [(e["action"], e["by"]) for e in history] == [("create", "admin"), ("update", "admin")]
+    changes = history[1]["changes"]
+    assert changes["role"] == ["staff", "quality"]
+    assert changes["password_hash"] == ["***", "***"]
+    assert "h2" not in json.dumps(history, ensure_ascii=False)
+    assert history[1]["prev"] == history[0]["hash"] == entry_hash(history[0])
+
+
+def test_duplicate_username_is_refused(store):
+    store.add_user({"username": "chen", "role": "staff"}, by="admin")
+    with pytest.raises(Conflict, match="用户名 chen 已存在"):
+        store.add_user({"username": "chen", "role": "staff"}, by="admin")
+
+
+def test_sessions_expire_and_end(store):
+    sid, _ = store.create_session("chen", hours=12)
+    assert store.get_session(sid)["username"] == "chen"
+    store.delete_session(sid)
+    assert store.get_session(sid) is None
+    sid, doc = store.create_session("chen", hours=0)
+    assert store.get_session(sid) is None  # expired at creation
+
+
+def test_tokens_are_stored_hashed_and_revocable(store):
+    token, doc = store.create_token("chen", "巡检终端", by="admin")
+    assert token not in json.dumps(store.tables, ensure_ascii=False)
+    assert store.find_token(token)["username"] == "chen"
+    store.revoke_token(doc["token_id"], by="admin")
+    assert store.find_token(token) is None
+
+
+def test_attachments_are_durable_files(store):
+    doc = store.add_attachment(b"\x89PNG\r\n\x1a\nxx", "image/png", "现场.png", by="chen")
+    meta, content = store.get_attachment(doc["attachment_id"])
+    assert content == b"\x89PNG\r\n\x1a\nxx" and meta["content_type"] == "image/png"
+    assert store.attachments_exist([doc["attachment_id"], "0" * 32]) == ["0" * 32]

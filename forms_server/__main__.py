@@ -32,22 +32,22 @@ def open_store(settings: Settings) -> Store:
         return Store(settings.data_dir, lambda: dt.datetime.now(settings.tz)).open()
     except StorageError as exc:
         raise SystemExit(
-            f"{exc}\n如服务正在运行,请停止服务后再执行此命令,或在网页“用户管理”中操作。"
+            f"{exc}\n如服务正在运行，请停止服务后再执行此命令，或在网页“用户管理”中操作。"
         ) from exc
 
 
-def read_password(prompt: str = "密码: ") -> str:
+def read_password(prompt: str = "密码： ") -> str:
     """From the terminal (asked twice) or, when piped, the first line of stdin."""
     if sys.stdin.isatty():
         first = getpass.getpass(prompt)
-        if first != getpass.getpass("再次输入: "):
+        if first != getpass.getpass("再次输入： "):
             raise SystemExit("两次输入的密码不一致")
         password = first
     else:
         password = sys.stdin.readline().rstrip("\n")
     problem = password_problem(password)
     if problem:
-        raise SystemExit(f"密码不符合要求:{problem}")
+        raise SystemExit(f"密码不符合要求：{problem}")
     return password
 
 
@@ -59,7 +59,7 @@ def check_role(settings: Settings, role: str | None, project: str | None) -> Non
     if role == "staff":
         projects = config.load(settings.config_file).projects
         if project not in projects:
-            raise SystemExit(f"员工必须指定管理处 --project,可选:{', '.join(projects)}")
+            raise SystemExit(f"员工必须指定管理处 --project，可选：{', '.join(projects)}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -68,26 +68,26 @@ def main(argv: list[str] | None = None) -> None:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="启动服务")
-    commands.add_parser("compact", help="把日志合并进快照 qms.json(可用普通 TinyDB 读取)")
+    commands.add_parser("compact", help="把日志合并进快照 qms.json（可用普通 TinyDB 读取）")
 
     user = commands.add_parser("user", help="用户管理").add_subparsers(dest="action", required=True)
-    add = user.add_parser("add", help="新建用户(密码从标准输入读取)")
+    add = user.add_parser("add", help="新建用户（密码从标准输入读取）")
     add.add_argument("username")
     add.add_argument("--role", required=True, choices=list(ROLES))
-    add.add_argument("--project", help="员工所属管理处代码,如 CH")
+    add.add_argument("--project", help="员工所属管理处代码，如 CH")
     add.add_argument("--name", dest="display_name", default="", help="姓名")
     change = user.add_parser("set", help="修改用户")
     change.add_argument("username")
     change.add_argument("--role", choices=list(ROLES))
     change.add_argument("--project")
     change.add_argument("--active", choices=["yes", "no"])
-    change.add_argument("--password", action="store_true", help="重置密码(从标准输入读取)")
+    change.add_argument("--password", action="store_true", help="重置密码（从标准输入读取）")
     user.add_parser("list", help="列出用户")
 
     token = commands.add_parser("token", help="API 令牌").add_subparsers(
         dest="action", required=True
     )
-    create = token.add_parser("create", help="为用户创建令牌(只显示一次)")
+    create = token.add_parser("create", help="为用户创建令牌（只显示一次）")
     create.add_argument("username")
     create.add_argument("--name", default="API", help="用途")
     token.add_parser("list", help="列出令牌")
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
 def run(args, settings: Settings, store: Store) -> None:
     if args.command == "compact":
         store.compact()
-        print(f"已合并:{settings.data_dir / 'qms.json'}")
+        print(f"已合并：{settings.data_dir / 'qms.json'}")
     elif args.command == "user" and args.action == "add":
         check_role(settings, args.role, args.project)
         password = read_password()
@@ -128,7 +128,7 @@ def run(args, settings: Settings, store: Store) -> None:
             },
             by="cli",
         )
-        print(f"已创建用户 {args.username}({ROLES[args.role]})")
+        print(f"已创建用户 {args.username}（{ROLES[args.role]}）")
     elif args.command == "user" and args.action == "set":
         current = store.get_user(args.username)
         if current is None:
@@ -140,7 +140,7 @@ def run(args, settings: Settings, store: Store) -> None:
         if args.active:
             changes["active"] = args.active == "yes"
         if args.password:
-            changes["password_hash"] = hash_password(read_password("新密码: "))
+            changes["password_hash"] = hash_password(read_password("新密码： "))
         store.update_user(args.username, changes, by="cli")
         if args.password or args.active == "no":
             store.delete_sessions_of(args.username)
@@ -155,7 +155,7 @@ def run(args, settings: Settings, store: Store) -> None:
         if store.get_user(args.username) is None:
             raise SystemExit(f"用户 {args.username} 不存在")
         token, doc = store.create_token(args.username, args.name, by="cli")
-        print(f"令牌 {doc['token_id']} 已创建;请立即保存,它不会再次显示:")
+        print(f"令牌 {doc['token_id']} 已创建；请立即保存，它不会再次显示：")
         print(token)
     elif args.command == "token" and args.action == "list":
         for t in store.list_tokens():

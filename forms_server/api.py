@@ -125,7 +125,7 @@ async def read_json(request: Request) -> object:
     except UnicodeDecodeError as exc:
         raise HTTPError(400, "请求体不是有效的 UTF-8 文本") from exc
     except ValueError as exc:
-        raise HTTPError(400, f"请求体不是有效的 JSON:{exc}") from exc
+        raise HTTPError(400, f"请求体不是有效的 JSON：{exc}") from exc
 
 
 # Endpoints -------------------------------------------------------------------
@@ -194,7 +194,7 @@ async def list_submissions(request: Request) -> JSONResponse:
             and value[7] == "-"
             and value.replace("-", "").isdigit()
         ):
-            errors[name] = f"{name} 应为日期,如 2026-11-21"
+            errors[name] = f"{name} 应为日期，如 2026-11-21"
     if errors:
         raise HTTPError(422, "查询参数有误", errors=errors)
     projects = user.visible_projects()

@@ -56,7 +56,7 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def api_not_found(request: Request) -> JSONResponse:
-    raise HTTPError(404, f"没有此接口:{request.url.path}")
+    raise HTTPError(404, f"没有此接口：{request.url.path}")
 
 
 class LoginRequired:
@@ -130,12 +130,12 @@ def create_app(settings: Settings, store: Store) -> Starlette:
     """Build the app around an open store; the app closes it on shutdown."""
     if not (settings.site_dir / "index.html").is_file():
         raise SystemExit(
-            f"找不到已构建的手册:{settings.site_dir}/index.html。请先运行 make build。"
+            f"找不到已构建的手册：{settings.site_dir}/index.html。请先运行 make build。"
         )
     loaded = load_dir(settings.forms_dir, settings.forms_dir.parent.parent)
     if loaded.problems:
         lines = "\n".join(f"  - {p}" for p in loaded.problems)
-        raise SystemExit(f"表格定义有误,服务不启动(共 {len(loaded.problems)} 个问题):\n{lines}")
+        raise SystemExit(f"表格定义有误，服务不启动（共 {len(loaded.problems)} 个问题）：\n{lines}")
     company = config.load(settings.config_file)
 
     def base_context(request: Request) -> dict:
@@ -231,7 +231,7 @@ def _setup_code(settings: Settings, store: Store) -> str | None:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(code + "\n")
     log.warning(
-        "首次启动:系统中还没有用户。请在浏览器打开 http://%s:%s/setup ,输入文件 %s 中的设置码,创建第一个管理员账号。",
+        "首次启动：系统中还没有用户。请在浏览器打开 http://%s:%s/setup ，输入文件 %s 中的设置码，创建第一个管理员账号。",
         settings.host,
         settings.port,
         path,

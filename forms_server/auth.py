@@ -59,7 +59,7 @@ def password_problem(password: str) -> str | None:
     if len(password) > 128:
         return "密码不能超过 128 位"
     if password.isdigit() or password.isalpha():
-        return "密码应同时包含字母和数字(或符号)"
+        return "密码应同时包含字母和数字（或符号）"
     return None
 
 
@@ -162,7 +162,7 @@ def require(request: Request, *roles: str) -> Principal:
     user = principal(request)
     if roles and user.role not in roles:
         raise HTTPError(
-            403, f"此操作需要{'或'.join(ROLES[r] for r in roles)}角色,您的角色是{user.role_name}"
+            403, f"此操作需要{'或'.join(ROLES[r] for r in roles)}角色，您的角色是{user.role_name}"
         )
     return user
 
@@ -177,7 +177,7 @@ def check_csrf(request: Request, form) -> None:
         return  # API clients authenticate each request with a bearer token; no ambient cookie
     sent = form.get("csrf_token", "")
     if not isinstance(sent, str) or not user.csrf or not hmac.compare_digest(sent, user.csrf):
-        raise HTTPError(403, "页面已过期或来源不明(CSRF 校验失败),请刷新页面后重新提交")
+        raise HTTPError(403, "页面已过期或来源不明（CSRF 校验失败），请刷新页面后重新提交")
 
 
 def login_csrf(request: Request) -> str:
@@ -189,7 +189,7 @@ def check_login_csrf(request: Request, form) -> None:
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     sent = form.get("csrf_token", "")
     if not cookie or not isinstance(sent, str) or not hmac.compare_digest(sent, cookie):
-        raise HTTPError(403, "登录页面已过期(CSRF 校验失败),请刷新页面后重新登录")
+        raise HTTPError(403, "登录页面已过期（CSRF 校验失败），请刷新页面后重新登录")
 
 
 # Throttling ------------------------------------------------------------------

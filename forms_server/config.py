@@ -54,7 +54,7 @@ def load(path: Path) -> Company:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: 无法读取公司配置:{exc}") from exc
+        raise ConfigError(f"{path}： 无法读取公司配置：{exc}") from exc
     try:
         company = raw["company"]
         projects: dict[str, Project] = {}
@@ -63,7 +63,7 @@ def load(path: Path) -> Company:
             branches[branch["code"]] = branch["name"]
             for p in branch["projects"]:
                 if p["code"] in projects:
-                    raise ConfigError(f"{where}: branches: 管理处代码 {p['code']} 重复")
+                    raise ConfigError(f"{where}： branches: 管理处代码 {p['code']} 重复")
                 projects[p["code"]] = Project(p["code"], p["name"], branch["code"], branch["name"])
         objectives = tuple(
             Objective(
@@ -90,4 +90,4 @@ def load(path: Path) -> Company:
             complaint_visit_minutes=int(complaints.get("visit_minutes", 2880)),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: 公司配置缺少或写错了字段:{exc}") from exc
+        raise ConfigError(f"{where}： 公司配置缺少或写错了字段：{exc}") from exc

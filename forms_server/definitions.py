@@ -56,11 +56,11 @@ FIELD_ATTRS = {
 
 #: Item scoring modes.
 MODES: dict[str, str] = {
-    "pass_fail": "合格/不合格,合格得满分,不合格得 0 分",
-    "tiered": "分档评分,如 符合/基本符合/不符合 各得若干分",
-    "deduct": "每发现一处扣 per 分,扣完为止",
+    "pass_fail": "合格/不合格，合格得满分，不合格得 0 分",
+    "tiered": "分档评分，如 符合/基本符合/不符合 各得若干分",
+    "deduct": "每发现一处扣 per 分，扣完为止",
     "fixed": "不合格时固定扣 deduction 分",
-    "check": "只判定 符合/不符合,不计分",
+    "check": "只判定 符合/不符合，不计分",
 }
 ITEM_ATTRS = {
     "key",
@@ -76,8 +76,8 @@ ITEM_ATTRS = {
 }
 SECTION_ATTRS = {"key", "title", "items"}
 SCORING_ATTRS = {"total", "na", "bands", "adjustments", "downgrade"}
-NA_RULES = {"exclude": "不适用项不计入总分,按适用项折算", "full": "不适用项按满分计"}
-CRITICAL_EFFECTS = {"fail": "一票否决,总分计 0 分", "deduct": "另从总分扣除 points 分"}
+NA_RULES = {"exclude": "不适用项不计入总分，按适用项折算", "full": "不适用项按满分计"}
+CRITICAL_EFFECTS = {"fail": "一票否决，总分计 0 分", "deduct": "另从总分扣除 points 分"}
 WORKFLOWS = {"complaint": "业主投诉处理流程"}
 
 PASS, FAIL, NA = "合格", "不合格", "不适用"
@@ -249,7 +249,7 @@ def load_dir(forms_dir: Path, project_dir: Path | None = None) -> Loaded:
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            result.problems.append(Problem(rel, "YAML", f"无法解析:{exc}"))
+            result.problems.append(Problem(rel, "YAML", f"无法解析：{exc}"))
             continue
         form, doc, problems = parse_form_document(rel, raw)
         result.problems.extend(problems)
@@ -259,7 +259,7 @@ def load_dir(forms_dir: Path, project_dir: Path | None = None) -> Loaded:
         if form is not None:
             if path.stem != form.code:
                 result.problems.append(
-                    Problem(rel, "code", f"文件名应与文件编号一致:{form.code}.yml")
+                    Problem(rel, "code", f"文件名应与文件编号一致：{form.code}.yml")
                 )
             elif form.code in result.forms:
                 result.problems.append(Problem(rel, "code", f"表单编号 {form.code} 重复"))
@@ -279,22 +279,22 @@ def parse_form_document(
 ) -> tuple[FormDef | None, Document | None, list[Problem]]:
     """Validate one definition; also return its document-control metadata when usable."""
     if not isinstance(raw, Mapping):
-        return None, None, [Problem(path, "YAML", "表单定义应为“字段: 值”的映射")]
+        return None, None, [Problem(path, "YAML", "表单定义应为“字段： 值”的映射")]
     doc, problems = parse_document(path, raw, extra_keys=FORM_KEYS)
     v = _Validator(path, problems)
 
     code = doc.code if doc else ""
     if code and not code.startswith("QR-"):
-        v.error("code", f"表单定义只能是记录表格(QR-),而不是 {code}")
+        v.error("code", f"表单定义只能是记录表格（QR-），而不是 {code}")
     procedure = raw.get("procedure")
     if not isinstance(procedure, str) or not re.match(r"^QP-\d{2}$", procedure.strip()):
-        v.error("procedure", "应填写所属程序文件编号,如 QP-10")
+        v.error("procedure", "应填写所属程序文件编号，如 QP-10")
     description = raw.get("description", "")
     if not isinstance(description, str):
         v.error("description", "用途说明应为文字")
     workflow = raw.get("workflow", "") or ""
     if workflow and workflow not in WORKFLOWS:
-        v.error("workflow", f"未知流程“{workflow}”,可用:{'、'.join(WORKFLOWS)}")
+        v.error("workflow", f"未知流程“{workflow}”，可用：{'、'.join(WORKFLOWS)}")
 
     fields = v.fields(raw.get("fields"))
     sections = v.sections(raw.get("sections"), {f.key for f in fields})
@@ -337,7 +337,7 @@ class _Validator:
 
     def fields(self, raw: object) -> list[Field]:
         if not isinstance(raw, list) or not raw:
-            self.error("fields", "至少应有一个表头字段(如管理处、日期、填写人)")
+            self.error("fields", "至少应有一个表头字段（如管理处、日期、填写人）")
             return []
         out: list[Field] = []
         seen: set[str] = set()
@@ -351,7 +351,9 @@ class _Validator:
             label = self._text(entry, "label", where, "字段名称")
             ftype = entry.get("type")
             if ftype not in FIELD_TYPES:
-                self.error(f"{where}.type", f"字段类型“{ftype}”无效,可用:{'、'.join(FIELD_TYPES)}")
+                self.error(
+                    f"{where}.type", f"字段类型“{ftype}”无效，可用：{'、'.join(FIELD_TYPES)}"
+                )
                 continue
             required = self._bool(entry, "required", where)
             listed = self._bool(entry, "list", where)
@@ -436,7 +438,7 @@ class _Validator:
                 out.append(Section(key=key, title=title, items=tuple(items)))
         modes = {i.mode == "check" for s in out for i in s.items}
         if len(modes) > 1:
-            self.error("sections", "同一张表中计分项目与不计分(check)项目不能混用")
+            self.error("sections", "同一张表中计分项目与不计分（check）项目不能混用")
         return out
 
     def _item(self, raw: object, where: str, section: str, seen: set[str]) -> Item | None:
@@ -448,12 +450,12 @@ class _Validator:
         text = self._text(raw, "text", where, "检查内容")
         mode = raw.get("mode")
         if mode not in MODES:
-            self.error(f"{where}.mode", f"评分方式“{mode}”无效,可用:{'、'.join(MODES)}")
+            self.error(f"{where}.mode", f"评分方式“{mode}”无效，可用：{'、'.join(MODES)}")
             return None
         points = Decimal(0)
         if mode == "check":
             if "points" in raw:
-                self.error(f"{where}.points", "check 项目不计分,不应填写 points")
+                self.error(f"{where}.points", "check 项目不计分，不应填写 points")
         else:
             points = self._decimal(raw, "points", where, positive=True) or Decimal(0)
         per = deduction = None
@@ -496,7 +498,7 @@ class _Validator:
         if not isinstance(raw, list) or len(raw) < 2:
             self.error(
                 where,
-                "分档评分至少应有两档,如 [{label: 符合, points: 4}, {label: 不符合, points: 0}]",
+                "分档评分至少应有两档，如 [{label: 符合， points: 4}， {label: 不符合， points: 0}]",
             )
             return ()
         tiers: list[Tier] = []
@@ -510,7 +512,7 @@ class _Validator:
             if value is not None and not Decimal(0) <= value <= points:
                 self.error(f"{w}.points", f"档次得分 {value} 应在 0 到本项分值 {points} 之间")
             if label in (NA,):
-                self.error(f"{w}.label", "“不适用”由 na: true 表示,不作为档次")
+                self.error(f"{w}.label", "“不适用”由 na: true 表示，不作为档次")
             if label and value is not None:
                 tiers.append(Tier(label, value))
         labels = [t.label for t in tiers]
@@ -526,7 +528,7 @@ class _Validator:
         if raw is None:
             return None
         if mode == "check":
-            self.error(where, "check 项目不计分,不能设为否决项")
+            self.error(where, "check 项目不计分，不能设为否决项")
             return None
         if not isinstance(raw, Mapping) or raw.get("effect") not in CRITICAL_EFFECTS:
             self.error(where, "否决项应写成 {effect: fail} 或 {effect: deduct, points: 10}")
@@ -536,7 +538,7 @@ class _Validator:
             points = self._decimal(raw, "points", where, positive=True)
             return Critical(effect, points or Decimal(0))
         if "points" in raw:
-            self.error(f"{where}.points", "一票否决(fail)不使用 points")
+            self.error(f"{where}.points", "一票否决（fail）不使用 points")
         return Critical(effect)
 
     # Scoring -----------------------------------------------------------------
@@ -545,7 +547,7 @@ class _Validator:
         scored = any(i.scored for s in sections for i in s.items)
         if raw is None:
             if scored:
-                self.error("scoring", "有计分项目的检查表必须填写 scoring(总分、等级)")
+                self.error("scoring", "有计分项目的检查表必须填写 scoring（总分、等级）")
             return None
         if not scored:
             self.error("scoring", "没有计分项目的表不应填写 scoring")
@@ -558,7 +560,7 @@ class _Validator:
         points = sum((s.points for s in sections), Decimal(0))
         if total is not None and points != total:
             self.error(
-                "scoring.total", f"各项目分值合计 {_fmt(points)},与总分 {_fmt(total)} 不一致"
+                "scoring.total", f"各项目分值合计 {_fmt(points)}，与总分 {_fmt(total)} 不一致"
             )
         na = raw.get("na", "exclude")
         if na not in NA_RULES:
@@ -574,7 +576,8 @@ class _Validator:
         where = "scoring.bands"
         if not isinstance(raw, list) or not raw:
             self.error(
-                where, "应列出等级及最低分,如 [{grade: 优秀, min: 90}, …, {grade: 不合格, min: 0}]"
+                where,
+                "应列出等级及最低分，如 [{grade: 优秀， min: 90}， …， {grade: 不合格， min: 0}]",
             )
             return ()
         bands: list[Band] = []
@@ -591,10 +594,10 @@ class _Validator:
             if after.min >= before.min:
                 self.error(
                     where,
-                    f"等级应按最低分从高到低排列:{before.grade} {before.min} 之后是 {after.grade} {after.min}",
+                    f"等级应按最低分从高到低排列：{before.grade} {before.min} 之后是 {after.grade} {after.min}",
                 )
         if bands and bands[-1].min != 0:
-            self.error(where, "最低一档的 min 应为 0,使任何得分都有等级")
+            self.error(where, "最低一档的 min 应为 0，使任何得分都有等级")
         if bands and total is not None and bands[0].min > total:
             self.error(where, f"最高等级的最低分 {bands[0].min} 超过总分 {total}")
         if len({b.grade for b in bands}) != len(bands):
@@ -619,7 +622,7 @@ class _Validator:
             label = self._text(entry, "label", w, "加减分项名称")
             value = self._decimal(entry, "points", w)
             if value == 0:
-                self.error(f"{w}.points", "加减分不能为 0(加分为正,扣分为负)")
+                self.error(f"{w}.points", "加减分不能为 0（加分为正，扣分为负）")
             times = entry.get("max_times", 1)
             if not isinstance(times, int) or isinstance(times, bool) or times < 1:
                 self.error(f"{w}.max_times", "最多次数应为正整数")
@@ -659,7 +662,8 @@ class _Validator:
         key = entry.get("key")
         if not isinstance(key, str) or not KEY_RE.match(key):
             self.error(
-                f"{where}.key", f"key {key!r} 无效:应为小写英文字母开头,只含小写字母、数字和下划线"
+                f"{where}.key",
+                f"key {key!r} 无效：应为小写英文字母开头，只含小写字母、数字和下划线",
             )
             return ""
         if key in seen:
@@ -688,7 +692,7 @@ class _Validator:
         value = entry.get(name)
         number = to_decimal(value)
         if number is None:
-            self.error(f"{where}.{name}", f"{name} 应为数字,实际为 {value!r}")
+            self.error(f"{where}.{name}", f"{name} 应为数字，实际为 {value!r}")
             return None
         if positive and number <= 0:
             self.error(f"{where}.{name}", f"{name} 应大于 0")

@@ -99,4 +99,4 @@ async def handle_starlette_http(request: Request, exc: Exception) -> Response:
 
 
 async def handle_server_error(request: Request, exc: Exception) -> Response:
-    return problem(request, HTTPError(500, "服务器内部错误,已记录。请稍后再试或联系管理员。"))
+    return problem(request, HTTPError(500, "服务器内部错误，已记录。请稍后再试或联系管理员。"))

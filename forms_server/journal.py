@@ -52,14 +52,14 @@ def lock_directory(data_dir: Path) -> int:
         data_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(data_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
-        raise StorageError(f"无法使用数据目录 {data_dir}:{_reason(exc)}") from exc
+        raise StorageError(f"无法使用数据目录 {data_dir}：{_reason(exc)}") from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         owner = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "未知"
         os.close(fd)
         raise StorageError(
-            f"数据目录 {data_dir} 已被另一个服务进程(pid {owner})占用;同一数据目录只能由一个进程使用。"
+            f"数据目录 {data_dir} 已被另一个服务进程（pid {owner}）占用；同一数据目录只能由一个进程使用。"
         ) from None
     os.ftruncate(fd, 0)
     os.pwrite(fd, str(os.getpid()).encode(), 0)
@@ -88,7 +88,7 @@ def read_snapshot(data_dir: Path) -> dict:
         with path.open(encoding="utf-8") as f:
             data = json.load(f)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise StorageError(f"快照文件 {path} 无法读取({exc});请从备份恢复该文件。") from exc
+        raise StorageError(f"快照文件 {path} 无法读取（{exc}）；请从备份恢复该文件。") from exc
     if not isinstance(data, dict):
         raise StorageError(f"快照文件 {path} 不是 TinyDB 数据库")
     return data
@@ -105,7 +105,7 @@ def read_journal(path: Path) -> Iterator[dict]:
             if is_last:
                 if raw:  # no newline: the write of this commit never finished
                     log.warning(
-                        "%s:第 %d 行写入不完整(进程在写入时中断),已截去;该提交未曾确认。",
+                        "%s：第 %d 行写入不完整（进程在写入时中断），已截去；该提交未曾确认。",
                         path.name,
                         number,
                     )
@@ -119,14 +119,16 @@ def read_journal(path: Path) -> Iterator[dict]:
                 if number == len(lines) - 1:
                     # A complete-looking but unparsable last line is also a torn write.
                     log.warning(
-                        "%s:第 %d 行内容损坏(写入中断),已截去;该提交未曾确认。", path.name, number
+                        "%s：第 %d 行内容损坏（写入中断），已截去；该提交未曾确认。",
+                        path.name,
+                        number,
                     )
                     f.truncate(offset)
                     f.flush()
                     os.fsync(f.fileno())
                     return
                 raise StorageError(
-                    f"日志文件 {path} 第 {number} 行已损坏,而其后还有数据;为避免丢失记录,服务不启动。请从备份恢复。"
+                    f"日志文件 {path} 第 {number} 行已损坏，而其后还有数据；为避免丢失记录，服务不启动。请从备份恢复。"
                 ) from None
             offset += len(raw) + 1
             yield entry
@@ -142,7 +144,7 @@ class JournalWriter:
         try:
             self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise StorageError(f"无法写入数据目录 {data_dir}:{_reason(exc)}") from exc
+            raise StorageError(f"无法写入数据目录 {data_dir}：{_reason(exc)}") from exc
         fsync_dir(data_dir)
         self.size = os.fstat(self.fd).st_size
         self.lines = 0
@@ -160,7 +162,7 @@ class JournalWriter:
                 os.fsync(self.fd)
             except OSError:
                 pass
-            raise StorageError(f"记录未能保存:{_reason(exc)}") from exc
+            raise StorageError(f"记录未能保存：{_reason(exc)}") from exc
         self.size += len(payload)
         self.lines += count
 
@@ -199,7 +201,7 @@ def write_snapshot(data_dir: Path, tables: dict[str, dict], meta: dict) -> None:
         fsync_dir(data_dir)
     except OSError as exc:
         temp.unlink(missing_ok=True)
-        raise StorageError(f"快照未能写入:{_reason(exc)}") from exc
+        raise StorageError(f"快照未能写入：{_reason(exc)}") from exc
 
 
 def _reason(exc: OSError) -> str:

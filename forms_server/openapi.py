@@ -30,7 +30,7 @@ SCHEMAS: dict = {
             "detail": {"type": "string"},
             "errors": {
                 "type": "array",
-                "description": "每个有问题的字段一条,path 如 fields.phone、items.lobby_floor.count",
+                "description": "每个有问题的字段一条，path 如 fields.phone、items.lobby_floor.count",
                 "items": {
                     "type": "object",
                     "required": ["path", "message"],
@@ -63,7 +63,7 @@ SCHEMAS: dict = {
     },
     "FormDefinition": {
         "type": "object",
-        "description": "表格定义(格式见作业指导书 WI-QP01-02)",
+        "description": "表格定义（格式见作业指导书 WI-QP01-02）",
         "required": [
             "code",
             "title",
@@ -95,7 +95,7 @@ SCHEMAS: dict = {
     },
     "ItemAnswer": {
         "type": "object",
-        "description": "一个检查项目的评定:result 为选项(如 合格、不合格、符合、不适用);按处扣分的项目填 count",
+        "description": "一个检查项目的评定：result 为选项（如 合格、不合格、符合、不适用）；按处扣分的项目填 count",
         "additionalProperties": False,
         "properties": {
             "result": {"type": "string"},
@@ -114,7 +114,7 @@ SCHEMAS: dict = {
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "fields": {"type": "object", "description": "表头栏目:key → 值"},
+            "fields": {"type": "object", "description": "表头栏目：key → 值"},
             "items": {
                 "type": "object",
                 "additionalProperties": {"$ref": "#/components/schemas/ItemAnswer"},
@@ -255,7 +255,7 @@ PATHS: dict = {
     },
     "/api/forms/{code}/submissions": {
         "post": {
-            "summary": "提交一条记录(校验、评分、持久保存后才返回)",
+            "summary": "提交一条记录（校验、评分、持久保存后才返回）",
             "operationId": "createSubmission",
             "parameters": [
                 CODE,
@@ -263,7 +263,7 @@ PATHS: dict = {
                     "name": "Idempotency-Key",
                     "in": "header",
                     "required": False,
-                    "description": "重试同一提交时使用相同的值,服务只保存一次",
+                    "description": "重试同一提交时使用相同的值，服务只保存一次",
                     "schema": {"type": "string", "maxLength": 64},
                 },
             ],
@@ -274,21 +274,21 @@ PATHS: dict = {
                 },
             },
             "responses": {
-                "201": _json("Submission", "已保存;返回记录编号和得分"),
+                "201": _json("Submission", "已保存；返回记录编号和得分"),
                 "400": _error("请求体不是有效的 JSON/UTF-8"),
                 "404": _error("没有此表格"),
-                "409": _error("表格不在受控状态,或相同提交正在处理"),
+                "409": _error("表格不在受控状态，或相同提交正在处理"),
                 "413": _error("请求体超过 1 MB"),
                 "415": _error("请求体不是 JSON"),
-                "422": _error("校验未通过:errors 列出每个字段的问题,记录未保存"),
-                "503": _error("存储不可用(如磁盘已满),记录未保存"),
+                "422": _error("校验未通过：errors 列出每个字段的问题，记录未保存"),
+                "503": _error("存储不可用（如磁盘已满），记录未保存"),
                 **COMMON_ERRORS,
             },
         }
     },
     "/api/submissions": {
         "get": {
-            "summary": "查询记录(员工只能看到本管理处)",
+            "summary": "查询记录（员工只能看到本管理处）",
             "operationId": "listSubmissions",
             "parameters": [
                 {"name": "form", "in": "query", "schema": {"type": "string"}},
@@ -308,7 +308,7 @@ PATHS: dict = {
                 },
             ],
             "responses": {
-                "200": _json("SubmissionList", "记录,最新的在前"),
+                "200": _json("SubmissionList", "记录，最新的在前"),
                 "422": _error("查询参数有误"),
                 **COMMON_ERRORS,
             },
@@ -321,14 +321,14 @@ PATHS: dict = {
             "parameters": [NUMBER],
             "responses": {
                 "200": _json("Submission", "记录"),
-                "404": _error("没有此记录(或不属于您的管理处)"),
+                "404": _error("没有此记录（或不属于您的管理处）"),
                 **COMMON_ERRORS,
             },
         }
     },
     "/api/attachments": {
         "post": {
-            "summary": "上传一张照片(请求体为图片本身),返回的 id 用于记录中的照片栏目",
+            "summary": "上传一张照片（请求体为图片本身），返回的 id 用于记录中的照片栏目",
             "operationId": "uploadAttachment",
             "parameters": [
                 {
@@ -367,8 +367,8 @@ def document(company=None) -> dict:
             "title": title,
             "version": "1.0",
             "description": (
-                "提交和查询质量记录。认证:请求头 Authorization: Bearer <令牌>(令牌由管理员创建)。"
-                "错误统一返回 Problem 对象;校验失败(422)时 errors 列出每个字段的问题,此时记录未保存。"
+                "提交和查询质量记录。认证：请求头 Authorization: Bearer <令牌>（令牌由管理员创建）。"
+                "错误统一返回 Problem 对象；校验失败（422）时 errors 列出每个字段的问题，此时记录未保存。"
             ),
         },
         "servers": [{"url": "/"}],

@@ -44,14 +44,14 @@ def check_upload(upload: Upload, max_bytes: int) -> str | None:
     if len(upload.data) > max_bytes:
         return f"照片“{upload.name}”超过 {max_bytes // (1024 * 1024)} MB"
     if sniff_image(upload.data) is None:
-        return f"“{upload.name}”不是支持的图片格式(JPEG、PNG、WebP、HEIC)"
+        return f"“{upload.name}”不是支持的图片格式（JPEG、PNG、WebP、HEIC）"
     return None
 
 
 def prepare(state, user: Principal, form: FormDef, data: dict) -> tuple[Clean, dict | None]:
     """Validate and score; raise 422 listing every problem. Returns clean values and the score."""
     if form.status != "受控":
-        raise HTTPError(409, f"表格 {form.code} 当前状态为“{form.status}”,不能提交新记录")
+        raise HTTPError(409, f"表格 {form.code} 当前状态为“{form.status}”，不能提交新记录")
     if not user.can_submit_any:
         raise HTTPError(403, f"{user.role_name}角色不能提交记录")
     projects = state.company.project_names()
@@ -61,14 +61,14 @@ def prepare(state, user: Principal, form: FormDef, data: dict) -> tuple[Clean, d
         project = clean.fields.get(project_field.key)
         if project is not None and not user.can_submit(project):
             errors["fields." + project_field.key] = (
-                f"{project_field.label}:您只能提交本管理处({projects.get(user.project or '', '未分配')})的记录"
+                f"{project_field.label}：您只能提交本管理处（{projects.get(user.project or '', '未分配')}）的记录"
             )
     ids = [i for i in clean.attachments(form) if i != PLACEHOLDER]
     missing = state.store.attachments_exist(ids)
     if missing:
-        errors["attachments"] = f"照片编号不存在:{'、'.join(missing)}(请先上传照片)"
+        errors["attachments"] = f"照片编号不存在：{'、'.join(missing)}（请先上传照片）"
     if errors:
-        raise HTTPError(422, f"共 {len(errors)} 处需要修改,记录未保存", errors=errors)
+        raise HTTPError(422, f"共 {len(errors)} 处需要修改，记录未保存", errors=errors)
     result = (
         score(form, clean.items, clean.adjustments, clean.downgrade) if form.is_checklist else None
     )

@@ -38,13 +38,13 @@ class Settings:
         def number(name: str, default: int, low: int, high: int) -> int:
             raw = env.get(name, str(default)).strip()
             if not raw.isdigit() or not low <= int(raw) <= high:
-                raise SystemExit(f"{name} 应为 {low}–{high} 之间的整数,实际为 {raw!r}")
+                raise SystemExit(f"{name} 应为 {low}–{high} 之间的整数，实际为 {raw!r}")
             return int(raw)
 
         def flag(name: str) -> bool:
             raw = env.get(name, "0").strip().lower()
             if raw not in ("0", "1", "true", "false", "yes", "no"):
-                raise SystemExit(f"{name} 应为 1 或 0,实际为 {raw!r}")
+                raise SystemExit(f"{name} 应为 1 或 0，实际为 {raw!r}")
             return raw in ("1", "true", "yes")
 
         def path(name: str, default: Path) -> Path:
@@ -55,11 +55,11 @@ class Settings:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise SystemExit(
-                f"QMS_TZ 不是有效的时区名称:{timezone!r}(例如 Asia/Shanghai)"
+                f"QMS_TZ 不是有效的时区名称：{timezone!r}（例如 Asia/Shanghai）"
             ) from None
         port = env.get("PORT", "8000")
         if not port.isdigit() or not 0 < int(port) < 65536:
-            raise SystemExit(f"PORT 应为 1–65535 之间的端口号,实际为 {port!r}")
+            raise SystemExit(f"PORT 应为 1–65535 之间的端口号，实际为 {port!r}")
         return cls(
             host=env.get("HOST", "127.0.0.1"),
             port=int(port),

@@ -411,7 +411,7 @@ class Store:
                 if existing is not None:
                     return copy.deepcopy(self.tables["submissions"][existing])
                 if client_key in self._reserved:
-                    raise Conflict("相同的提交正在处理中,请勿重复提交")
+                    raise Conflict("相同的提交正在处理中，请勿重复提交")
                 self._reserved.add(client_key)
             prefix = f"{record['form']}-{now:%Y%m%d}"
             sequence = self._counters.get(prefix, 0) + 1
@@ -481,7 +481,7 @@ class Store:
             journal.fsync_dir(folder)
         except OSError as exc:
             path.unlink(missing_ok=True)
-            raise StorageError(f"照片未能保存:{journal._reason(exc)}") from exc
+            raise StorageError(f"照片未能保存：{journal._reason(exc)}") from exc
         doc = {
             "attachment_id": attachment_id,
             "content_type": content_type,
@@ -642,7 +642,7 @@ class Store:
             try:
                 self.compact()
             except StorageError as exc:
-                log.error("后台快照失败(数据仍完整保存在日志中):%s", exc)
+                log.error("后台快照失败（数据仍完整保存在日志中）：%s", exc)
 
         self._compactor = threading.Thread(target=run, name="qms-compact", daemon=True)
         self._compactor.start()

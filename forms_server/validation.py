@@ -61,14 +61,14 @@ def validate(
     errors: dict[str, str] = {}
     clean = Clean()
     if not isinstance(data, Mapping):
-        return clean, {"": "提交内容应为 JSON 对象,包含 fields(及检查表的 items)"}
+        return clean, {"": "提交内容应为 JSON 对象，包含 fields（及检查表的 items）"}
     for key in data:
         if key not in TOP_KEYS:
-            errors[str(key)] = f"未知内容“{key}”,应为 {'、'.join(TOP_KEYS)} 之一"
+            errors[str(key)] = f"未知内容“{key}”，应为 {'、'.join(TOP_KEYS)} 之一"
 
     raw_fields = data.get("fields") or {}
     if not isinstance(raw_fields, Mapping):
-        errors["fields"] = "fields 应为“字段: 值”的对象"
+        errors["fields"] = "fields 应为“字段： 值”的对象"
         raw_fields = {}
     for key in raw_fields:
         if form.field(str(key)) is None:
@@ -76,7 +76,7 @@ def validate(
     for spec in form.fields:
         value, message = _field(spec, raw_fields.get(spec.key), projects)
         if message:
-            errors[f"fields.{spec.key}"] = f"{spec.label}:{message}"
+            errors[f"fields.{spec.key}"] = f"{spec.label}\uff1a{message}"
         else:
             clean.fields[spec.key] = value
 
@@ -86,7 +86,7 @@ def validate(
     else:
         for key in ("items", "adjustments", "downgrade"):
             if data.get(key):
-                errors[key] = f"表单 {form.code} 不是检查表,不接受 {key}"
+                errors[key] = f"表单 {form.code} 不是检查表，不接受 {key}"
     return clean, errors
 
 
@@ -138,7 +138,7 @@ def _text(
     if not multiline and "\n" in text:
         return None, "应为一行文字"
     if len(text) > spec.max_length:
-        return None, f"最多 {spec.max_length} 个字,当前 {len(text)} 个"
+        return None, f"最多 {spec.max_length} 个字，当前 {len(text)} 个"
     return text, None
 
 
@@ -167,19 +167,19 @@ def _date(spec: Field, value: object, projects) -> tuple[object, str | None]:
     if isinstance(value, dt.date):
         value = value.isoformat()
     if not isinstance(value, str) or not re.match(r"^\d{4}-\d{2}-\d{2}$", value.strip()):
-        return None, "应为日期,如 2026-11-21"
+        return None, "应为日期，如 2026-11-21"
     try:
         day = dt.date.fromisoformat(value.strip())
     except ValueError:
         return None, f"“{value}”不是有效日期"
     if not 2000 <= day.year <= 2100:
-        return None, "日期超出合理范围(2000–2100 年)"
+        return None, "日期超出合理范围（2000–2100 年）"
     return day.isoformat(), None
 
 
 def _time(spec: Field, value: object, projects) -> tuple[object, str | None]:
     if not isinstance(value, str) or not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", value.strip()):
-        return None, "应为时间,如 08:30"
+        return None, "应为时间，如 08:30"
     return value.strip(), None
 
 
@@ -196,7 +196,7 @@ def _multichoice(spec: Field, value: object, projects) -> tuple[object, str | No
     chosen = [v.strip() for v in values]
     unknown = [v for v in chosen if v not in spec.options]
     if unknown:
-        return None, f"“{'、'.join(unknown)}”不是可选项(可选:{'、'.join(spec.options)})"
+        return None, f"“{'、'.join(unknown)}”不是可选项（可选：{'、'.join(spec.options)}）"
     if len(set(chosen)) != len(chosen):
         return None, "选项重复"
     return [o for o in spec.options if o in chosen], None
@@ -213,7 +213,7 @@ def _phone(spec: Field, value: object, projects) -> tuple[object, str | None]:
         return None, "应为电话号码"
     number = re.sub(r"[\s()()]", "", value)
     if not is_phone(number):
-        return None, "号码格式不正确:手机为 11 位(1 开头),固话需带区号,如 0755-83001234"
+        return None, "号码格式不正确：手机为 11 位（1 开头），固话需带区号，如 0755-83001234"
     return number, None
 
 
@@ -252,7 +252,7 @@ def _items(form: FormDef, raw: object, clean: Clean, errors: dict[str, str]) -> 
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
-        errors["items"] = "items 应为“项目: 评定”的对象"
+        errors["items"] = "items 应为“项目： 评定”的对象"
         return
     for key in raw:
         if form.item(str(key)) is None:
@@ -265,13 +265,13 @@ def _items(form: FormDef, raw: object, clean: Clean, errors: dict[str, str]) -> 
             clean.items[item.key] = answer
             applicable += answer.result != NA
     if clean.items and len(clean.items) == len(form.items) and not applicable:
-        errors["items"] = "所有项目都是“不适用”,至少应有一个适用的项目"
+        errors["items"] = "所有项目都是“不适用”，至少应有一个适用的项目"
 
 
 def _item(item: Item, raw: object) -> tuple[ItemAnswer | None, dict[str, str]]:
     where = f"{item.text[:20]}"
     if raw is None or raw == {}:
-        return None, {"": f"{where}:请评定此项"}
+        return None, {"": f"{where}：请评定此项"}
     if isinstance(raw, str | int) and not isinstance(raw, bool):
         raw = (
             {"count": raw}
@@ -279,11 +279,11 @@ def _item(item: Item, raw: object) -> tuple[ItemAnswer | None, dict[str, str]]:
             else {"result": raw}
         )
     if not isinstance(raw, Mapping):
-        return None, {"": f"{where}:评定格式不正确"}
+        return None, {"": f"{where}：评定格式不正确"}
     errors: dict[str, str] = {}
     for key in raw:
         if key not in ITEM_KEYS:
-            errors[f".{key}"] = f"{where}:未知内容“{key}”"
+            errors[f".{key}"] = f"{where}：未知内容“{key}”"
 
     result = raw.get("result")
     result = result.strip() if isinstance(result, str) else result
@@ -291,48 +291,48 @@ def _item(item: Item, raw: object) -> tuple[ItemAnswer | None, dict[str, str]]:
     if item.mode == "deduct":
         if result == NA:
             if not item.na:
-                errors[".result"] = f"{where}:此项不允许“不适用”"
+                errors[".result"] = f"{where}：此项不允许“不适用”"
             if not _blank(raw.get("count")):
-                errors[".count"] = f"{where}:已选“不适用”,不应填写处数"
+                errors[".count"] = f"{where}：已选“不适用”，不应填写处数"
         elif not _blank(result):
-            errors[".result"] = f"{where}:扣分项目请填写发现的处数"
+            errors[".result"] = f"{where}：扣分项目请填写发现的处数"
         else:
             count_raw = raw.get("count")
             number = to_decimal(count_raw) if not _blank(count_raw) else None
             if _blank(count_raw):
-                errors[".count"] = f"{where}:请填写发现问题的处数(没有问题填 0)"
+                errors[".count"] = f"{where}：请填写发现问题的处数（没有问题填 0）"
             elif number is None or number != number.to_integral() or not 0 <= number <= COUNT_MAX:
-                errors[".count"] = f"{where}:处数应为 0–{COUNT_MAX} 的整数"
+                errors[".count"] = f"{where}：处数应为 0–{COUNT_MAX} 的整数"
             else:
                 count = int(number)
     else:
         if _blank(result):
-            errors[".result"] = f"{where}:请评定此项"
+            errors[".result"] = f"{where}：请评定此项"
         elif result not in item.choices():
-            errors[".result"] = f"{where}:评定应为 {'、'.join(item.choices())} 之一"
+            errors[".result"] = f"{where}：评定应为 {'、'.join(item.choices())} 之一"
         if not _blank(raw.get("count")):
-            errors[".count"] = f"{where}:此项不按处数扣分"
+            errors[".count"] = f"{where}：此项不按处数扣分"
 
     severity = raw.get("severity")
     severity = None if _blank(severity) else severity
     if severity is not None and severity not in SEVERITIES:
-        errors[".severity"] = f"{where}:不合格等级应为 一般 或 严重"
+        errors[".severity"] = f"{where}：不合格等级应为 一般 或 严重"
     note, note_error = _free_text(raw.get("note"), NOTE_MAX, multiline=True)
     if note_error:
-        errors[".note"] = f"{where}:说明{note_error}"
+        errors[".note"] = f"{where}：说明{note_error}"
     location, location_error = _free_text(raw.get("location"), LOCATION_MAX)
     if location_error:
-        errors[".location"] = f"{where}:位置{location_error}"
+        errors[".location"] = f"{where}：位置{location_error}"
     photos = raw.get("photos") or []
     if isinstance(photos, str):
         photos = [photos]
     if not isinstance(photos, list) or not all(
         isinstance(p, str) and ATTACHMENT_RE.match(p) for p in photos
     ):
-        errors[".photos"] = f"{where}:照片应为已上传附件的编号"
+        errors[".photos"] = f"{where}：照片应为已上传附件的编号"
         photos = []
     elif len(photos) > 3:
-        errors[".photos"] = f"{where}:每项最多 3 张照片"
+        errors[".photos"] = f"{where}：每项最多 3 张照片"
 
     if errors:
         return None, errors
@@ -349,9 +349,9 @@ def _item(item: Item, raw: object) -> tuple[ItemAnswer | None, dict[str, str]]:
         not item.scored and result == "不符合"
     )
     if severity is not None and not failing:
-        return None, {".severity": f"{where}:符合要求的项目不能标记不合格等级"}
+        return None, {".severity": f"{where}：符合要求的项目不能标记不合格等级"}
     if severity == "一般" and item.critical:
-        return None, {".severity": f"{where}:否决项不合格即为严重不合格"}
+        return None, {".severity": f"{where}：否决项不合格即为严重不合格"}
     return answer, {}
 
 
@@ -374,7 +374,7 @@ def _extras(form: FormDef, data: Mapping, clean: Clean, errors: dict[str, str]) 
     conditions = {c.key: c for c in scoring.downgrade} if scoring else {}
     raw_adj = data.get("adjustments") or {}
     if not isinstance(raw_adj, Mapping):
-        errors["adjustments"] = "adjustments 应为“项目: 次数”的对象"
+        errors["adjustments"] = "adjustments 应为“项目： 次数”的对象"
         raw_adj = {}
     for key, value in raw_adj.items():
         spec = adjustments.get(str(key))
@@ -383,12 +383,12 @@ def _extras(form: FormDef, data: Mapping, clean: Clean, errors: dict[str, str]) 
             continue
         number = to_decimal(value) if not _blank(value) else Decimal(0)
         if number is None or number != number.to_integral() or not 0 <= number <= spec.max_times:
-            errors[f"adjustments.{key}"] = f"{spec.label}:次数应为 0–{spec.max_times} 的整数"
+            errors[f"adjustments.{key}"] = f"{spec.label}：次数应为 0–{spec.max_times} 的整数"
         else:
             clean.adjustments[str(key)] = int(number)
     raw_dg = data.get("downgrade") or {}
     if not isinstance(raw_dg, Mapping):
-        errors["downgrade"] = "downgrade 应为“条件: 是/否”的对象"
+        errors["downgrade"] = "downgrade 应为“条件： 是/否”的对象"
         raw_dg = {}
     for key, value in raw_dg.items():
         spec = conditions.get(str(key))
@@ -397,6 +397,6 @@ def _extras(form: FormDef, data: Mapping, clean: Clean, errors: dict[str, str]) 
             continue
         answer = False if value is None else _yes_no(value)
         if answer is None:
-            errors[f"downgrade.{key}"] = f"{spec.label}:应为“是”或“否”"
+            errors[f"downgrade.{key}"] = f"{spec.label}：应为“是”或“否”"
         else:
             clean.downgrade[str(key)] = answer

@@ -43,16 +43,18 @@ async def form_data(request: Request, max_bytes: int | None = None):
     limit = max_bytes or request.app.state.settings.max_upload_mb * 1024 * 1024 * 4
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > limit:
-        raise HTTPError(413, f"提交内容超过 {limit // (1024 * 1024)} MB,请减少照片数量或压缩后再试")
+        raise HTTPError(
+            413, f"提交内容超过 {limit // (1024 * 1024)} MB，请减少照片数量或压缩后再试"
+        )
     ctype = request.headers.get("content-type", "")
     if not ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         raise HTTPError(
-            415, "请通过网页表单提交(application/x-www-form-urlencoded 或 multipart/form-data)"
+            415, "请通过网页表单提交（application/x-www-form-urlencoded 或 multipart/form-data）"
         )
     try:
         return await request.form(max_files=40, max_fields=2000, max_part_size=limit)
     except Exception as exc:  # malformed multipart, too many parts, bad encoding
-        raise HTTPError(400, f"表单内容无法解析:{exc}") from exc
+        raise HTTPError(400, f"表单内容无法解析：{exc}") from exc
 
 
 # Login, logout, first administrator ------------------------------------------
@@ -101,7 +103,7 @@ async def login(request: Request) -> Response:
     wait = state.throttle.wait(*keys)
     if wait:
         minutes = max(1, (wait + 59) // 60)
-        return _login_form(request, f"登录失败次数过多,请 {minutes} 分钟后再试", username, 429)
+        return _login_form(request, f"登录失败次数过多，请 {minutes} 分钟后再试", username, 429)
     user = state.store.get_user(username) if username else None
     ok = await run_in_threadpool(
         verify_password, user.get("password_hash") if user else None, password
@@ -138,7 +140,7 @@ async def logout(request: Request) -> Response:
 
 async def setup_page(request: Request) -> Response:
     if request.app.state.setup_code is None:
-        raise HTTPError(404, "系统已有用户,首次设置已完成")
+        raise HTTPError(404, "系统已有用户，首次设置已完成")
     if request.method == "GET":
         return _setup_form(request)
     state = request.app.state
@@ -148,7 +150,7 @@ async def setup_page(request: Request) -> Response:
     password, repeat = str(form.get("password", "")), str(form.get("password2", ""))
     errors = {}
     if not hmac.compare_digest(values["code"], state.setup_code):
-        errors["code"] = "设置码不正确(见数据目录中的 setup-code.txt)"
+        errors["code"] = "设置码不正确（见数据目录中的 setup-code.txt）"
     errors.update(_user_fields_problems(values["username"], password, repeat))
     if errors:
         return _setup_form(request, values, errors, 422)
@@ -259,7 +261,7 @@ async def form_page(request: Request) -> Response:
         clean = None
     if errors:
         if uploads:
-            errors.setdefault("attachments", "出于安全原因,浏览器不会保留已选择的照片,请重新选择")
+            errors.setdefault("attachments", "出于安全原因，浏览器不会保留已选择的照片，请重新选择")
         return _form_response(
             request, form, webforms.values_for_template(data), errors, client_key, 422
         )
@@ -511,7 +513,7 @@ async def users_page(request: Request) -> Response:
             )
             context["new_token"] = token
             context["message"] = (
-                f"已为 {owner} 创建令牌 {doc['token_id']};令牌只显示这一次,请立即复制保存"
+                f"已为 {owner} 创建令牌 {doc['token_id']}；令牌只显示这一次，请立即复制保存"
             )
         elif action == "revoke":
             await run_in_threadpool(

@@ -94,7 +94,7 @@ def read_markdown(
     raw, body = split_front_matter(text)
     if raw is None:
         return None, [
-            Problem(rel, FRONT_MATTER_FIELD, "受控文件缺少文件头信息(以 --- 开始和结束的 YAML)")
+            Problem(rel, FRONT_MATTER_FIELD, "受控文件缺少文件头信息（以 --- 开始和结束的 YAML）")
         ]
     meta, problems = _load_yaml(raw, rel)
     if meta is None:
@@ -108,9 +108,9 @@ def _load_yaml(text: str, rel: str) -> tuple[dict | None, list[Problem]]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行" if mark else ""
-        return None, [Problem(rel, FRONT_MATTER_FIELD, f"YAML 语法错误{where}:{exc}")]
+        return None, [Problem(rel, FRONT_MATTER_FIELD, f"YAML 语法错误{where}：{exc}")]
     if not isinstance(meta, dict):
-        return None, [Problem(rel, FRONT_MATTER_FIELD, "文件头信息应为“字段: 值”的映射")]
+        return None, [Problem(rel, FRONT_MATTER_FIELD, "文件头信息应为“字段： 值”的映射")]
     return meta, []
 
 
@@ -134,7 +134,7 @@ def check_body(source: Source) -> list[Problem]:
                 Problem(
                     source.path,
                     "正文",
-                    f"正文不应包含一级标题“{line[2:].strip()}”,页面标题由 code 和 title 生成",
+                    f"正文不应包含一级标题“{line[2:].strip()}”，页面标题由 code 和 title 生成",
                 )
             ]
     return []
@@ -214,5 +214,5 @@ def publish(catalog: Catalog) -> None:
 
 def published() -> Catalog:
     if _published is None:
-        raise RuntimeError("文件目录尚未加载:doc_control 钩子必须在 mkdocs.yml 的 hooks 中启用")
+        raise RuntimeError("文件目录尚未加载：doc_control 钩子必须在 mkdocs.yml 的 hooks 中启用")
     return _published

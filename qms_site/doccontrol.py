@@ -163,7 +163,7 @@ def parse_document(
     allowed = set(FIELDS) | set(extra_keys)
     for key in meta:
         if key not in allowed:
-            problem(str(key), f"未知字段“{key}”(允许的字段:{'、'.join(FIELDS)})")
+            problem(str(key), f"未知字段“{key}”（允许的字段：{'、'.join(FIELDS)}）")
 
     for key in REQUIRED:
         if _blank(meta.get(key)):
@@ -171,20 +171,20 @@ def parse_document(
 
     code = _text(meta.get("code"))
     if code and not CODE_RE.match(code):
-        problem("code", f"文件编号“{code}”格式不正确,应如 QM-01、QP-07、WI-QP07-01、QR-07-01")
+        problem("code", f"文件编号“{code}”格式不正确，应如 QM-01、QP-07、WI-QP07-01、QR-07-01")
 
     version = _text(meta.get("version"))
     if version and not VERSION_RE.match(version):
-        problem("version", f"版本号“{version}”格式不正确,应如 A/0(字母为版次,数字为修改次数)")
+        problem("version", f"版本号“{version}”格式不正确，应如 A/0（字母为版次，数字为修改次数）")
 
     status = _text(meta.get("status"))
     if status and status not in STATUSES:
-        problem("status", f"状态“{status}”无效,应为 {'/'.join(STATUSES)} 之一")
+        problem("status", f"状态“{status}”无效，应为 {'/'.join(STATUSES)} 之一")
 
     for key in ("title", "owner", "prepared_by", "reviewed_by", "approved_by", "withdrawn_reason"):
         value = meta.get(key)
         if value is not None and not isinstance(value, str):
-            problem(key, f"“{FIELDS[key]}”应为文字,实际为 {value!r}")
+            problem(key, f"“{FIELDS[key]}”应为文字，实际为 {value!r}")
 
     dates: dict[str, dt.date | None] = {}
     for key in ("effective", "review_due", "withdrawn_on"):
@@ -214,7 +214,7 @@ def parse_document(
         if latest.version != version:
             problem(
                 "revisions",
-                f"最新一条修订记录的版本号为 {latest.version},与文件版本号 {version} 不一致",
+                f"最新一条修订记录的版本号为 {latest.version}，与文件版本号 {version} 不一致",
             )
     effective, review_due = dates["effective"], dates["review_due"]
     if effective and review_due and review_due <= effective:
@@ -252,7 +252,7 @@ def _revisions(value: object, problem) -> list[Revision]:
     if value is None:
         return []
     if not isinstance(value, list) or not value:
-        problem("revisions", "修订记录应为非空列表,每项包含 version、date、summary、approved_by")
+        problem("revisions", "修订记录应为非空列表，每项包含 version、date、summary、approved_by")
         return []
     revisions: list[Revision] = []
     for index, entry in enumerate(value, start=1):
@@ -297,10 +297,10 @@ def _revisions(value: object, problem) -> list[Revision]:
     for before, after in zip(revisions, revisions[1:], strict=False):
         if version_key(after.version) <= version_key(before.version):
             problem(
-                "revisions", f"修订记录应按版本递增排列:{before.version} 之后是 {after.version}"
+                "revisions", f"修订记录应按版本递增排列：{before.version} 之后是 {after.version}"
             )
         if after.date < before.date:
-            problem("revisions", f"修订记录日期应按时间顺序排列:{before.date} 之后是 {after.date}")
+            problem("revisions", f"修订记录日期应按时间顺序排列：{before.date} 之后是 {after.date}")
     return revisions
 
 
@@ -320,7 +320,7 @@ def check_catalog(
         if len(docs) > 1:
             paths = "、".join(d.path for d in docs)
             for doc in docs:
-                problems.append(Problem(doc.path, "code", f"文件编号 {code} 重复:{paths}"))
+                problems.append(Problem(doc.path, "code", f"文件编号 {code} 重复：{paths}"))
 
     for doc in documents:
         for ref in doc.references:
@@ -337,7 +337,7 @@ def check_catalog(
             target = by_code.get(rec)
             if not rec.startswith("QR-"):
                 problems.append(
-                    Problem(doc.path, "records", f"{rec} 不是记录表格编号(应以 QR- 开头)")
+                    Problem(doc.path, "records", f"{rec} 不是记录表格编号（应以 QR- 开头）")
                 )
             elif not target:
                 problems.append(Problem(doc.path, "records", f"要求的记录 {rec} 不存在"))
@@ -350,7 +350,7 @@ def check_catalog(
                 Problem(
                     doc.path,
                     "review_due",
-                    f"已超过下次评审日期 {doc.review_due},请组织评审并更新",
+                    f"已超过下次评审日期 {doc.review_due}，请组织评审并更新",
                     "error" if overdue_is_error else "warning",
                 )
             )
@@ -380,7 +380,7 @@ def _date(value: object, problem, label: str) -> dt.date | None:
             return dt.date.fromisoformat(value.strip())
         except ValueError:
             pass
-    problem(f"“{label}”的值 {value!r} 不是有效日期,应写成 2026-03-01 的形式")
+    problem(f"“{label}”的值 {value!r} 不是有效日期，应写成 2026-03-01 的形式")
     return None
 
 

@@ -20,7 +20,7 @@ def record_page(form: FormDef) -> str:
         '<button class="md-button" type="button" onclick="window.print()">打印空白表</button>'
         "</div>",
         "",
-        f"**用途:**{escape(form.description)}" if form.description else "",
+        f"**用途：**{escape(form.description)}" if form.description else "",
         "",
         '<div class="qms-blank-form">',
         f'<p class="qms-blank-title">{escape(form.title)}</p>',
@@ -37,7 +37,7 @@ def record_page(form: FormDef) -> str:
         )
     if not any(f.type == "signature" for f in form.fields):
         parts.append(
-            '<p class="qms-blank-sign">填表人:__________  审核:__________  日期:______年____月____日</p>'
+            '<p class="qms-blank-sign">填表人：__________  审核：__________  日期：______年____月____日</p>'
         )
     parts.append("</div>")
     parts.append("")
@@ -84,7 +84,7 @@ def blank(f: Field) -> str:
     if f.type == "number" and f.unit:
         return f"__________ {escape(f.unit)}"
     if f.type == "photo":
-        return f"(附照片,最多 {f.max_files} 张)"
+        return f"（附照片，最多 {f.max_files} 张）"
     return ""
 
 
@@ -95,13 +95,13 @@ def method(item: Item) -> str:
     elif item.mode == "fixed":
         text = f"不合格扣 {points_text(item.deduction)} 分"
     elif item.mode == "deduct":
-        text = f"每处扣 {points_text(item.per)} 分,扣完为止"
+        text = f"每处扣 {points_text(item.per)} 分，扣完为止"
     elif item.mode == "tiered":
         text = " / ".join(f"{t.label} {points_text(t.points)}" for t in item.tiers)
     else:
         text = f"{BOX} 符合  {BOX} 不符合"
     if item.na:
-        text += ";可不适用"
+        text += "；可不适用"
     return escape(text)
 
 
@@ -118,7 +118,7 @@ def checklist_table(form: FormDef) -> str:
         for i_index, item in enumerate(section.items, start=1):
             flag = ""
             if item.critical:
-                flag = f'<span class="qms-critical">否决项:{escape(_critical(item))}</span>'
+                flag = f'<span class="qms-critical">否决项：{escape(_critical(item))}</span>'
             rows.append(
                 f"<tr><td>{s_index}.{i_index}</td><td>{escape(item.text)}{flag}</td>"
                 f"<td>{escape(item.standard)}</td><td>{points_text(item.points)}</td><td>{method(item)}</td>"
@@ -154,29 +154,31 @@ def scoring_notes(form: FormDef) -> str:
     band_text = []
     for higher, band in zip((None, *scoring.bands), scoring.bands, strict=False):
         if band.min or higher is None:
-            band_text.append(f"{escape(band.grade)}:{points_text(band.min)} 分及以上")
+            band_text.append(f"{escape(band.grade)}：{points_text(band.min)} 分及以上")
         else:
-            band_text.append(f"{escape(band.grade)}:低于 {points_text(higher.min)} 分")
+            band_text.append(f"{escape(band.grade)}：低于 {points_text(higher.min)} 分")
     lines = [
-        f"<li>评定等级:{';'.join(band_text)}。</li>",
-        f"<li>不适用项:{escape(NA_RULES[scoring.na])}。</li>",
+        "<li>评定等级：" + "\uff1b".join(band_text) + "。</li>",
+        f"<li>不适用项：{escape(NA_RULES[scoring.na])}。</li>",
     ]
     criticals = [i for i in form.items if i.critical]
     if criticals:
         lines.append(
-            "<li>否决项:"
-            + ";".join(f"{escape(i.text)}({escape(_critical(i))})" for i in criticals)
+            "<li>否决项："
+            + "\uff1b".join(
+                f"{escape(i.text)}\uff08{escape(_critical(i))}\uff09" for i in criticals
+            )
             + "。</li>"
         )
     for a in scoring.adjustments:
         sign = "加" if a.points > 0 else "扣"
-        limit = f",最多 {a.max_times} 次" if a.max_times > 1 else ""
+        limit = f"，最多 {a.max_times} 次" if a.max_times > 1 else ""
         lines.append(
-            f"<li>{BOX} {escape(a.label)}:每次{sign} {points_text(abs(a.points))} 分{limit},共 ____ 次。</li>"
+            f"<li>{BOX} {escape(a.label)}：每次{sign} {points_text(abs(a.points))} 分{limit}，共 ____ 次。</li>"
         )
     for c in scoring.downgrade:
-        lines.append(f"<li>{BOX} {escape(c.label)}:评定等级降一档。</li>")
-    lines.append("<li>加分后总分不超过满分,扣分后不低于 0 分;一般/严重不合格在记录栏注明。</li>")
+        lines.append(f"<li>{BOX} {escape(c.label)}：评定等级降一档。</li>")
+    lines.append("<li>加分后总分不超过满分，扣分后不低于 0 分；一般/严重不合格在记录栏注明。</li>")
     return '<ul class="qms-blank-notes">' + "".join(lines) + "</ul>"
 
 
@@ -196,7 +198,7 @@ def field_guide(form: FormDef) -> str:
             f"| {escape(f.label)} | {FIELD_TYPES[f.type]} | {'是' if f.required else '否'} | {escape(note).replace('|', '/')} |"
         )
     if form.sections:
-        scored = "逐项评分,分数由系统按评分方法自动计算" if form.scoring else "逐项判定符合/不符合"
+        scored = "逐项评分，分数由系统按评分方法自动计算" if form.scoring else "逐项判定符合/不符合"
         lines.append(f"| 检查项目 | 共 {len(form.items)} 项 | 是 | {scored} |")
     lines += ["", "</div>"]
     return "\n".join(lines)

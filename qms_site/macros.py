@@ -47,10 +47,10 @@ def define_env(env) -> None:
         catalog = published()
         doc = catalog.get(code)
         if doc is None:
-            raise ValueError(f"ref(): 文件编号 {code} 不存在(页面 {current_src()})")
+            raise ValueError(f"ref(): 文件编号 {code} 不存在（页面 {current_src()}）")
         page_doc = catalog.by_src(current_src())
         if page_doc and code not in page_doc.references and code not in page_doc.records:
             raise ValueError(
-                f"{page_doc.path}: references: 正文引用了 {code},但 references/records 中未列出"
+                f"{page_doc.path}: references: 正文引用了 {code}，但 references/records 中未列出"
             )
         return render.link(doc, current_src(), label)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from qms_site.doccontrol import DRAFT, EFFECTIVE, IN_REVIEW, OBSOLETE, Document
 
-PRINT_NOTICE = "受控文件·打印件为非受控副本,以网站为准"
+PRINT_NOTICE = "受控文件·打印件为非受控副本，以网站为准"
 
 STATUS_CLASS = {DRAFT: "draft", IN_REVIEW: "review", EFFECTIVE: "effective", OBSOLETE: "obsolete"}
 
@@ -67,7 +67,7 @@ def header(doc: Document, today: dt.date, lookup) -> str:
             for code in codes:
                 target = lookup(code)
                 links.append(link(target, doc.src) if target else code)
-            parts.append(f'<p class="qms-links" markdown>**{label}:** {" · ".join(links)}</p>')
+            parts.append(f'<p class="qms-links" markdown>**{label}：** {" · ".join(links)}</p>')
     parts.append("</div>")
     parts.append(banner(doc, today, lookup))
     if doc.status == OBSOLETE:
@@ -78,27 +78,27 @@ def header(doc: Document, today: dt.date, lookup) -> str:
 def banner(doc: Document, today: dt.date, lookup) -> str:
     """A status banner for anything a reader must not mistake for the rule in force."""
     if doc.status == DRAFT:
-        return _admonition("danger", "草稿", "本文件为草稿,尚未审核批准,不得作为工作依据。")
+        return _admonition("danger", "草稿", "本文件为草稿，尚未审核批准，不得作为工作依据。")
     if doc.status == IN_REVIEW:
-        return _admonition("warning", "审核中", "本文件正在审核,尚未批准生效,不得作为工作依据。")
+        return _admonition("warning", "审核中", "本文件正在审核，尚未批准生效，不得作为工作依据。")
     if doc.status == OBSOLETE:
-        text = f"本文件已于 {_date(doc.withdrawn_on)} 作废:{doc.withdrawn_reason}。"
+        text = f"本文件已于 {_date(doc.withdrawn_on)} 作废：{doc.withdrawn_reason}。"
         if doc.superseded_by:
             target = lookup(doc.superseded_by)
             text += f"现行文件为 {link(target, doc.src) if target else doc.superseded_by}。"
-        text += "仅供查阅,不得作为工作依据。"
+        text += "仅供查阅，不得作为工作依据。"
         return _admonition("failure", "已作废", text)
     if doc.is_pending(today):
         return _admonition(
             "info",
             "待生效",
-            f"本版本已批准,将于 {_date(doc.effective)} 起生效;此前仍执行上一版本。",
+            f"本版本已批准，将于 {_date(doc.effective)} 起生效；此前仍执行上一版本。",
         )
     if doc.is_overdue(today):
         return _admonition(
             "warning",
             "评审逾期",
-            f"本文件应于 {_date(doc.review_due)} 前完成定期评审,请归口部门({doc.owner})尽快组织评审。",
+            f"本文件应于 {_date(doc.review_due)} 前完成定期评审，请归口部门（{doc.owner}）尽快组织评审。",
         )
     return ""
 
@@ -129,7 +129,7 @@ def register(groups: dict[str, list[Document]], from_src: str, today: dt.date) -
         archive.extend(d for d in docs if d.status == OBSOLETE)
         out += [f"## {type_name}", ""]
         if not current:
-            out += ["(暂无)", ""]
+            out += ["（暂无）", ""]
             continue
         out += [
             "| 文件编号 | 文件名称 | 版本 | 状态 | 归口部门 | 生效日期 | 下次评审 |",
@@ -143,7 +143,7 @@ def register(groups: dict[str, list[Document]], from_src: str, today: dt.date) -
         out.append("")
     out += ["## 作废文件", ""]
     if not archive:
-        out += ["(暂无)", ""]
+        out += ["（暂无）", ""]
     else:
         out += [
             "| 文件编号 | 文件名称 | 最后版本 | 作废日期 | 作废原因 | 替代文件 |",

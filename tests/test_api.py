@@ -109,14 +109,17 @@ def test_invalid_submission_lists_every_field_error_and_stores_nothing(api, toke
     )
     body = check(response, 422, "Problem")
     assert documented("/api/forms/{code}/submissions", "post", 422)
-    assert body["detail"] == "共 6 处需要修改,记录未保存"
+    assert body["detail"] == "共 6 处需要修改，记录未保存"
     assert body["errors"] == [
         {"path": "fields.colour", "message": "表单 QR-10-99 中没有字段“colour”"},
-        {"path": "fields.date", "message": "检查日期:应为日期,如 2026-11-21"},
-        {"path": "fields.inspector", "message": "检查人:必须填写"},
-        {"path": "fields.people", "message": "在岗人数:不能大于 50"},
-        {"path": "items.a2.result", "message": "电梯轿厢整洁:评定应为 符合、基本符合、不符合 之一"},
-        {"path": "items.b2", "message": "无脱岗:请评定此项"},
+        {"path": "fields.date", "message": "检查日期：应为日期，如 2026-11-21"},
+        {"path": "fields.inspector", "message": "检查人：必须填写"},
+        {"path": "fields.people", "message": "在岗人数：不能大于 50"},
+        {
+            "path": "items.a2.result",
+            "message": "电梯轿厢整洁：评定应为 符合、基本符合、不符合 之一",
+        },
+        {"path": "items.b2", "message": "无脱岗：请评定此项"},
     ]
     assert app.state.store.count("submissions") == 0
 
@@ -161,7 +164,7 @@ def test_roles_and_scoping_through_the_api(api, tokens):
         "Problem",
     )
     assert refused["errors"] == [
-        {"path": "fields.project", "message": "管理处:您只能提交本管理处(翠湖花园管理处)的记录"}
+        {"path": "fields.project", "message": "管理处：您只能提交本管理处（翠湖花园管理处）的记录"}
     ]
     check(
         api.post("/api/forms/QR-10-99/submissions", json=GOOD, headers=bearer(tokens["auditor"])),
@@ -267,7 +270,7 @@ def test_unknown_photo_ids_are_refused(api, tokens):
         "Problem",
     )
     assert body["errors"] == [
-        {"path": "attachments", "message": f"照片编号不存在:{'0' * 32}(请先上传照片)"}
+        {"path": "attachments", "message": f"照片编号不存在：{'0' * 32}（请先上传照片）"}
     ]
 
 

@@ -92,7 +92,7 @@ def test_login_is_throttled_after_repeated_failures(app):
         "/login", data={"username": "quality", "password": PASSWORD, "csrf_token": token}
     )
     assert blocked.status_code == 429
-    assert "登录失败次数过多,请 15 分钟后再试" in blocked.text
+    assert "登录失败次数过多，请 15 分钟后再试" in blocked.text
 
 
 def test_login_form_requires_its_csrf_token(app):
@@ -140,7 +140,7 @@ def test_valid_submission_gives_a_receipt_with_number_and_score(clients, app):
     assert "提交成功。" in receipt.text
     # a1 fails (0 of 4), a3 has 2 × 0.2 off: 20 − 4 − 0.4 = 15.6
     assert (
-        f'记录编号 <strong class="code">{number}</strong>,得分 <strong>15.6</strong>(合格)'
+        f'记录编号 <strong class="code">{number}</strong>，得分 <strong>15.6</strong>（合格）'
         in receipt.text
     )
     stored = app.state.store.get_submission(number)
@@ -162,13 +162,13 @@ def test_bad_fields_are_all_reported_and_nothing_is_stored(clients, app):
     )
     assert response.status_code == 422
     assert texts(response.text, "field-error") == [
-        "检查日期:“2026-02-30”不是有效日期",
-        "检查人:必须填写",
-        "联系电话:号码格式不正确:手机为 11 位(1 开头),固话需带区号,如 0755-83001234",
-        "电梯轿厢整洁:请评定此项",
-        "垃圾桶无满溢:处数应为 0–999 的整数",
+        "检查日期：“2026-02-30”不是有效日期",
+        "检查人：必须填写",
+        "联系电话：号码格式不正确：手机为 11 位（1 开头），固话需带区号，如 0755-83001234",
+        "电梯轿厢整洁：请评定此项",
+        "垃圾桶无满溢：处数应为 0–999 的整数",
     ]
-    assert "记录未保存:共 5 处需要修改。" in response.text
+    assert "记录未保存：共 5 处需要修改。" in response.text
     # Everything typed is kept.
     assert 'value="12345"' in response.text and "大堂东侧有污渍" in response.text
     assert 'name="i.a1.result" value="不合格" checked' in response.text
@@ -212,7 +212,7 @@ def test_staff_cannot_submit_for_another_project(clients, app):
     response = submit(clients["staff_ch"], **{"f.project": "JJ"})
     assert response.status_code == 422
     assert texts(response.text, "field-error") == [
-        "管理处:您只能提交本管理处(翠湖花园管理处)的记录"
+        "管理处：您只能提交本管理处（翠湖花园管理处）的记录"
     ]
 
 

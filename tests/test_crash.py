@@ -109,7 +109,7 @@ def setup_user(server: Server) -> str:
         stdin="Xiaodong-2026\n",
     )
     assert added.returncode == 0, added.stderr
-    assert added.stdout.strip() == "已创建用户 chen(员工)"
+    assert added.stdout.strip() == "已创建用户 chen（员工）"
     weak = server.cli("user", "add", "weak", "--role", "quality", stdin="12345678\n")
     assert weak.returncode != 0 and "密码应同时包含字母和数字" in weak.stderr
     created = server.cli("token", "create", "chen", "--name", "压测")

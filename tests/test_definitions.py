@@ -112,7 +112,7 @@ BROKEN = [
     pytest.param(
         lambda r: r["scoring"].update(total=100),
         "scoring.total",
-        "各项目分值合计 20,与总分 100 不一致",
+        "各项目分值合计 20，与总分 100 不一致",
         id="total-mismatch",
     ),
     pytest.param(
@@ -173,7 +173,7 @@ def test_mixing_check_and_scored_items_is_refused():
         raw["sections"][0]["items"].append({"key": "c1", "text": "是否有计划", "mode": "check"})
 
     assert Problem(
-        PATH, "sections", "同一张表中计分项目与不计分(check)项目不能混用"
+        PATH, "sections", "同一张表中计分项目与不计分（check）项目不能混用"
     ) in problems_after(change)
 
 

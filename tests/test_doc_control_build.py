@@ -86,7 +86,7 @@ DEFECTS = [
         "QP-01",
         {"version": "A/1"},
         "revisions",
-        "最新一条修订记录的版本号为 A/0,与文件版本号 A/1 不一致",
+        "最新一条修订记录的版本号为 A/0，与文件版本号 A/1 不一致",
         id="latest-revision-mismatch",
     ),
     pytest.param(
@@ -211,7 +211,7 @@ def test_overdue_review_warns_by_default_and_fails_when_strict(project):
     strict = project.build(env={"QMS_OVERDUE_REVIEW": "error"})
     assert not strict.ok
     assert "docs/procedures/qp-01.md: review_due: 已超过下次评审日期 2025-12-31" in strict.output
-    assert "文件控制检查未通过,共 1 个问题" in strict.output
+    assert "文件控制检查未通过，共 1 个问题" in strict.output
 
 
 def test_invalid_overdue_setting_is_refused(project):
@@ -227,7 +227,7 @@ def test_ref_macro_requires_declared_reference(project):
     build = project.build()
     assert not build.ok
     assert (
-        "docs/procedures/qp-01.md: references: 正文引用了 QM-01,但 references/records 中未列出"
+        "docs/procedures/qp-01.md: references: 正文引用了 QM-01，但 references/records 中未列出"
         in build.output
     )
 

@@ -52,7 +52,7 @@ def test_malformed_code_gives_no_document():
     assert doc is None
     assert problems == [
         Problem(
-            "docs/x.md", "code", "文件编号“QP-1”格式不正确,应如 QM-01、QP-07、WI-QP07-01、QR-07-01"
+            "docs/x.md", "code", "文件编号“QP-1”格式不正确，应如 QM-01、QP-07、WI-QP07-01、QR-07-01"
         )
     ]
 
@@ -79,7 +79,7 @@ def test_overdue_is_a_warning_unless_strict():
     doc = parse(review_due="2026-11-20")[0]
     assert check_catalog([doc], TODAY) == [
         Problem(
-            "docs/x.md", "review_due", "已超过下次评审日期 2026-11-20,请组织评审并更新", "warning"
+            "docs/x.md", "review_due", "已超过下次评审日期 2026-11-20，请组织评审并更新", "warning"
         )
     ]
     assert check_catalog([doc], TODAY, overdue_is_error=True)[0].severity == "error"

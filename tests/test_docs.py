@@ -23,7 +23,14 @@ def _make_targets() -> set[str]:
 
 
 def test_settings_are_found():
-    assert {"HOST", "PORT", "QMS_DATA_DIR", "QMS_OVERDUE_REVIEW", "QMS_SESSION_HOURS", "QMS_SECURE_COOKIES"} <= _settings()
+    assert {
+        "HOST",
+        "PORT",
+        "QMS_DATA_DIR",
+        "QMS_OVERDUE_REVIEW",
+        "QMS_SESSION_HOURS",
+        "QMS_SECURE_COOKIES",
+    } <= _settings()
 
 
 def test_every_setting_is_documented():

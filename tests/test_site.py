@@ -104,14 +104,16 @@ def test_header_block_shows_document_control(sample):
     ("src", "banner"),
     [
         pytest.param(
-            "procedures/qp-02.md", "本文件为草稿,尚未审核批准,不得作为工作依据。", id="draft"
+            "procedures/qp-02.md", "本文件为草稿，尚未审核批准，不得作为工作依据。", id="draft"
         ),
         pytest.param(
-            "procedures/qp-03.md", "本文件正在审核,尚未批准生效,不得作为工作依据。", id="in-review"
+            "procedures/qp-03.md",
+            "本文件正在审核，尚未批准生效，不得作为工作依据。",
+            id="in-review",
         ),
-        pytest.param("procedures/qp-05.md", "本版本已批准,将于 2099-01-01 起生效", id="pending"),
+        pytest.param("procedures/qp-05.md", "本版本已批准，将于 2099-01-01 起生效", id="pending"),
         pytest.param(
-            "procedures/qp-04.md", "本文件已于 2026-06-01 作废:并入 QP-01。", id="obsolete"
+            "procedures/qp-04.md", "本文件已于 2026-06-01 作废：并入 QP-01。", id="obsolete"
         ),
     ],
 )
@@ -175,15 +177,18 @@ def test_record_page_is_a_printable_blank_form_with_online_link(sample):
     assert "<td>□ 白班  □ 夜班</td>" not in html  # choices sit in a blank cell
     assert '<td class="qms-blank">□ 白班  □ 夜班</td>' in html
     assert (
-        "<tr><td>1.3</td><td>垃圾桶无满溢</td><td></td><td>3</td><td>每处扣 0.2 分,扣完为止</td>"
+        "<tr><td>1.3</td><td>垃圾桶无满溢</td><td></td><td>3</td><td>每处扣 0.2 分，扣完为止</td>"
         in html
     )
     assert "<td>符合 4 / 基本符合 2 / 不符合 0</td>" in html
-    assert "<td>合格 2 / 不合格 0;可不适用</td>" in html
-    assert '<span class="qms-critical">否决项:一票否决,总分计 0 分</span>' in html
-    assert "评定等级:优秀:18 分及以上;良好:16 分及以上;合格:12 分及以上;不合格:低于 12 分。" in html
-    assert "□ 业主书面表扬:每次加 1 分,最多 2 次,共 ____ 次。" in html
-    assert "□ 发生严重安全事故:评定等级降一档。" in html
+    assert "<td>合格 2 / 不合格 0；可不适用</td>" in html
+    assert '<span class="qms-critical">否决项：一票否决，总分计 0 分</span>' in html
+    assert (
+        "评定等级\uff1a优秀\uff1a18 分及以上\uff1b良好\uff1a16 分及以上\uff1b合格\uff1a12 分及以上\uff1b不合格\uff1a低于 12 分。"
+        in html
+    )
+    assert "□ 业主书面表扬：每次加 1 分，最多 2 次，共 ____ 次。" in html
+    assert "□ 发生严重安全事故：评定等级降一档。" in html
     assert '<td colspan="2">合计</td><td>20</td>' in html
     # The record page carries the same document control as any controlled page.
     assert "<dt>版本</dt>\n<dd>A/0</dd>" in html
@@ -200,7 +205,7 @@ def test_chinese_heading_anchors_are_readable(sample):
 def test_print_header_names_code_version_and_notice(sample):
     html = sample.page("procedures/qp-01.md")
     assert '@top-left{content:"QP-01 测试文件QP-01  版本 A/0"' in html
-    assert '@top-right{content:"受控文件·打印件为非受控副本,以网站为准"' in html
+    assert '@top-right{content:"受控文件·打印件为非受控副本，以网站为准"' in html
     css = (ROOT / "docs/assets/stylesheets/qms.css").read_text(encoding="utf-8")
     assert "counter(page)" in css and "@media print" in css
 

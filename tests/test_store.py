@@ -66,7 +66,7 @@ def test_acknowledged_records_survive_a_crash(tmp_path):
 
 
 def test_second_process_is_refused(store, tmp_path):
-    with pytest.raises(StorageError, match=r"已被另一个服务进程\(pid \d+\)占用"):
+    with pytest.raises(StorageError, match=r"已被另一个服务进程\uff08pid \d+\uff09占用"):
         Store(tmp_path / "db", clock).open()
 
 
@@ -120,7 +120,7 @@ def test_full_disk_stores_nothing_and_recovers(store, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(journal.os, "write", no_space)
-    with pytest.raises(StorageError, match="记录未能保存:磁盘空间不足"):
+    with pytest.raises(StorageError, match="记录未能保存：磁盘空间不足"):
         store.add_submission(record(), "chen")
     monkeypatch.undo()
     assert store._writer.path.stat().st_size == size

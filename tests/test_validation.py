@@ -57,13 +57,13 @@ def test_several_bad_fields_give_one_message_each():
         items={"a3": {"count": -1}},
     )
     assert errors == {
-        "fields.project": "管理处:请选择管理处",
-        "fields.date": "检查日期:“2026-02-30”不是有效日期",
-        "fields.phone": "联系电话:号码格式不正确:手机为 11 位(1 开头),固话需带区号,如 0755-83001234",
-        "fields.people": "在岗人数:应为整数",
-        "fields.shift": "班次:应为 白班、夜班 之一",
-        "fields.inspector": "检查人:必须填写",
-        "items.a3.count": "垃圾桶无满溢:处数应为 0–999 的整数",
+        "fields.project": "管理处：请选择管理处",
+        "fields.date": "检查日期：“2026-02-30”不是有效日期",
+        "fields.phone": "联系电话：号码格式不正确：手机为 11 位（1 开头），固话需带区号，如 0755-83001234",
+        "fields.people": "在岗人数：应为整数",
+        "fields.shift": "班次：应为 白班、夜班 之一",
+        "fields.inspector": "检查人：必须填写",
+        "items.a3.count": "垃圾桶无满溢：处数应为 0–999 的整数",
     }
 
 
@@ -108,7 +108,7 @@ def test_every_item_must_be_rated():
         {"fields": {"project": "CH", "date": "2026-11-21", "inspector": "陈"}, "items": items},
         PROJECTS,
     )
-    assert errors == {"items.a2": "电梯轿厢整洁:请评定此项"}
+    assert errors == {"items.a2": "电梯轿厢整洁：请评定此项"}
 
 
 @pytest.mark.parametrize(
@@ -117,43 +117,43 @@ def test_every_item_must_be_rated():
         pytest.param(
             {"a2": {"result": "很好"}},
             "items.a2.result",
-            "电梯轿厢整洁:评定应为 符合、基本符合、不符合 之一",
+            "电梯轿厢整洁：评定应为 符合、基本符合、不符合 之一",
             id="unknown-tier",
         ),
         pytest.param(
             {"a1": {"result": "不适用"}},
             "items.a1.result",
-            "大堂地面干净:评定应为 合格、不合格 之一",
+            "大堂地面干净：评定应为 合格、不合格 之一",
             id="na-not-allowed",
         ),
         pytest.param(
             {"a3": {"result": "合格"}},
             "items.a3.result",
-            "垃圾桶无满溢:扣分项目请填写发现的处数",
+            "垃圾桶无满溢：扣分项目请填写发现的处数",
             id="deduct-needs-count",
         ),
         pytest.param(
             {"a1": {"result": "合格", "severity": "严重"}},
             "items.a1.severity",
-            "大堂地面干净:符合要求的项目不能标记不合格等级",
+            "大堂地面干净：符合要求的项目不能标记不合格等级",
             id="severity-on-pass",
         ),
         pytest.param(
             {"b1": {"result": "不合格", "severity": "一般"}},
             "items.b1.severity",
-            "无睡岗:否决项不合格即为严重不合格",
+            "无睡岗：否决项不合格即为严重不合格",
             id="critical-is-serious",
         ),
         pytest.param(
             {"a1": {"result": "不合格", "severity": "很严重"}},
             "items.a1.severity",
-            "大堂地面干净:不合格等级应为 一般 或 严重",
+            "大堂地面干净：不合格等级应为 一般 或 严重",
             id="unknown-severity",
         ),
         pytest.param(
             {"a1": {"result": "合格", "photos": ["../../etc/passwd"]}},
             "items.a1.photos",
-            "大堂地面干净:照片应为已上传附件的编号",
+            "大堂地面干净：照片应为已上传附件的编号",
             id="photo-path",
         ),
         pytest.param(
@@ -189,31 +189,31 @@ def test_all_items_not_applicable_is_refused():
         },
         PROJECTS,
     )
-    assert errors == {"items": "所有项目都是“不适用”,至少应有一个适用的项目"}
+    assert errors == {"items": "所有项目都是“不适用”，至少应有一个适用的项目"}
 
 
 def test_unknown_fields_and_sections_are_reported_not_dropped():
     _, errors = submit({"colour": "红"}, extra_key=1)
     assert errors == {
         "fields.colour": "表单 QR-10-99 中没有字段“colour”",
-        "extra_key": "未知内容“extra_key”,应为 fields、items、adjustments、downgrade 之一",
+        "extra_key": "未知内容“extra_key”，应为 fields、items、adjustments、downgrade 之一",
     }
 
 
 def test_adjustment_limits():
     _, errors = submit(adjustments={"praise": 3, "bogus": 1}, downgrade={"incident": "maybe"})
     assert errors == {
-        "adjustments.praise": "业主书面表扬:次数应为 0–2 的整数",
+        "adjustments.praise": "业主书面表扬：次数应为 0–2 的整数",
         "adjustments.bogus": "没有加减分项“bogus”",
-        "downgrade.incident": "发生严重安全事故:应为“是”或“否”",
+        "downgrade.incident": "发生严重安全事故：应为“是”或“否”",
     }
 
 
 def test_text_limits_and_control_characters():
     _, errors = submit({"remark": "字" * 51, "inspector": "陈\x00晓东"})
     assert errors == {
-        "fields.remark": "备注:最多 50 个字,当前 51 个",
-        "fields.inspector": "检查人:包含无法识别的控制字符",
+        "fields.remark": "备注：最多 50 个字，当前 51 个",
+        "fields.inspector": "检查人：包含无法识别的控制字符",
     }
 
 

@@ -51,7 +51,7 @@ def on_config(config):
     overdue = str(settings["overdue_review"]).strip().lower()
     if overdue not in OVERDUE_SETTINGS:
         raise PluginError(
-            f"mkdocs.yml: extra.doc_control.overdue_review 应为 warn 或 error,实际为 {overdue!r}"
+            f"mkdocs.yml: extra.doc_control.overdue_review 应为 warn 或 error，实际为 {overdue!r}"
         )
     project_dir = Path(config.config_file_path).resolve().parent
     docs_dir = Path(config.docs_dir).resolve()
@@ -69,7 +69,7 @@ def on_config(config):
         log.warning(str(problem))
     if catalog.errors:
         lines = "\n".join(f"  - {p}" for p in catalog.errors)
-        raise PluginError(f"文件控制检查未通过,共 {len(catalog.errors)} 个问题:\n{lines}")
+        raise PluginError(f"文件控制检查未通过，共 {len(catalog.errors)} 个问题：\n{lines}")
     catalog_module.publish(catalog)
 
     if not config.nav:

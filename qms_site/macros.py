@@ -49,7 +49,8 @@ def define_env(env) -> None:
         if doc is None:
             raise ValueError(f"ref(): 文件编号 {code} 不存在（页面 {current_src()}）")
         page_doc = catalog.by_src(current_src())
-        if page_doc and code not in page_doc.references and code not in page_doc.records:
+        declared = {page_doc.code, *page_doc.references, *page_doc.records} if page_doc else set()
+        if page_doc and code not in declared:
             raise ValueError(
                 f"{page_doc.path}: references: 正文引用了 {code}，但 references/records 中未列出"
             )

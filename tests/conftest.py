@@ -17,7 +17,7 @@ from forms_server.auth import hash_password
 from forms_server.settings import Settings
 from forms_server.store import Store
 from tests.forms_kit import CHECKLIST_YAML
-from tests.sitekit import ROOT
+from tests.sitekit import ROOT, Build
 
 TZ = ZoneInfo("Asia/Shanghai")
 PASSWORD = "Secret-2026"
@@ -162,3 +162,28 @@ def tokens(app) -> dict[str, str]:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="session")
+def real_site(tmp_path_factory) -> Build:
+    """The real docs/, built strictly exactly as `make build` does (into a temp dir), once per run."""
+    import subprocess
+    import sys
+
+    site = tmp_path_factory.mktemp("real") / "site"
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "properdocs"),
+            "build",
+            "--strict",
+            "-f",
+            "mkdocs.yml",
+            "--site-dir",
+            str(site),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    return Build(result.returncode, result.stdout + result.stderr, site)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -16,31 +15,6 @@ from tests.sitekit import ROOT, Build, Project
 pytestmark = pytest.mark.slow
 
 SEPARATOR = re.compile(r'[\s\u200b\-_,:!=\[\]()"`/]+')
-
-
-@pytest.fixture(scope="module")
-def real_site(tmp_path_factory) -> Build:
-    """The real docs/, built strictly exactly as `make build` does (into a temp dir)."""
-    import subprocess
-    import sys
-
-    site = tmp_path_factory.mktemp("real") / "site"
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "properdocs"),
-            "build",
-            "--strict",
-            "-f",
-            "mkdocs.yml",
-            "--site-dir",
-            str(site),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    return Build(result.returncode, result.stdout + result.stderr, site)
 
 
 @pytest.fixture(scope="module")

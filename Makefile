@@ -10,12 +10,13 @@ PORT ?= 8000
 # for properdocs.yml first and print a rename notice).
 SITE := $(BIN)/properdocs build --strict -f mkdocs.yml
 
-.PHONY: help venv build serve test lint clean
+.PHONY: help venv build serve test bench lint clean
 
 help:
 	@echo "make serve   构建手册并启动服务  http://$(HOST):$(PORT)"
 	@echo "make test    运行全部测试"
 	@echo "make build   严格构建网站到 site/"
+	@echo "make bench   性能基准(bench/,打印与同次运行基线的比值)"
 	@echo "make lint    代码检查(ruff)"
 
 venv: $(VENV)/.installed
@@ -35,9 +36,12 @@ serve: build
 test: venv
 	$(BIN)/python -m pytest
 
+bench: venv
+	$(BIN)/python -m bench
+
 lint: venv
-	$(BIN)/ruff check qms_site forms_server tests
-	$(BIN)/ruff format --check qms_site forms_server tests
+	$(BIN)/ruff check qms_site forms_server tests bench
+	$(BIN)/ruff format --check qms_site forms_server tests bench
 
 clean:
 	rm -rf site .pytest_cache

@@ -257,11 +257,14 @@ class Store:
             return
         lines = []
         for p in batch:
+            encoded = [encode(c.doc) for c in p.changes]
             p.ops = [{"t": c.table, "id": c.doc_id, "doc": c.doc} for c in p.changes]
-            p.ops += self._history_ops(p.changes)
-            lines.append(
-                json.dumps({"n": p.number, "ops": p.ops}, ensure_ascii=False, separators=(",", ":"))
-            )
+            history = self._history_ops(p.changes, encoded)
+            p.ops += history
+            # Each document is encoded once: the same text goes into the line and its digest.
+            parts = [op_line(c.table, c.doc_id, text) for c, text in zip(p.changes, encoded, strict=True)]
+            parts += [op_line(h["t"], h["id"], encode(h["doc"])) for h in history]
+            lines.append(f'{{"n":{p.number},"ops":[{",".join(parts)}]}}')
         try:
             assert self._writer is not None
             self._writer.append(("\n".join(lines) + "\n").encode("utf-8"), len(batch))
@@ -292,13 +295,17 @@ class Store:
 
     # History -----------------------------------------------------------------
 
-    def _history_ops(self, changes: list[Change]) -> list[dict]:
+    def _history_ops(self, changes: list[Change], encoded: list[str]) -> list[dict]:
+        """History entries for audited changes: who, when, old → new values, and the digest
+        of the resulting document, chained by hash to the previous entry."""
         ops = []
-        for change in changes:
+        for change, text in zip(changes, encoded, strict=True):
             if change.table not in AUDITED:
                 continue
             old = self.tables.get(change.table, {}).get(change.doc_id)
-            diff = _diff(old, change.doc)
+            # A new record's values are the record itself (its digest is kept); an
+            # update or delete keeps every changed field's old and new value.
+            diff = {} if old is None else _diff(old, change.doc)
             if not diff and old is not None:
                 continue
             self._history_seq += 1
@@ -308,9 +315,9 @@ class Store:
                 "by": change.by,
                 "table": change.table,
                 "record": change.doc_id,
-                "action": change.action
-                or ("create" if old is None else "delete" if change.doc is None else "update"),
+                "action": change.action or ("create" if old is None else "delete" if change.doc is None else "update"),
                 "changes": diff,
+                "digest": None if change.doc is None else hashlib.sha256(text.encode("utf-8")).hexdigest(),
                 "prev": self._last_hash,
             }
             entry["hash"] = entry_hash(entry)
@@ -649,6 +656,15 @@ class Store:
 
 
 # Helpers ---------------------------------------------------------------------------
+
+
+def encode(doc: dict | None) -> str:
+    """The one JSON encoding of a document: journal lines and history digests use it."""
+    return "null" if doc is None else json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+
+def op_line(table: str, doc_id: str, text: str) -> str:
+    return f'{{"t":{json.dumps(table)},"id":{json.dumps(doc_id)},"doc":{text}}}'
 
 
 def hash_secret(value: str) -> str:

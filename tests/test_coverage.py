@@ -300,3 +300,55 @@ def test_iso_cross_reference_covers_every_procedure(real_site):
     for clause in ("4.1", "5.2", "6.2", "7.5", "8.4", "8.5", "9.1", "9.2", "9.3", "10.2"):
         assert clause in text
     assert [code for code in PROCEDURES if code not in text] == []
+
+
+#: The record forms the forms issue requires, by what they are.
+REQUIRED_FORMS = {
+    **{
+        f"QR-10-{n:02d}": kind
+        for n, kind in enumerate(
+            [
+                f"{d}{k}"
+                for d in ("清洁", "绿化", "安保", "工程", "客户服务")
+                for k in ("日检", "周检", "月检")
+            ],
+            start=1,
+        )
+    },
+    "QR-10-16": "项目绩效考核稽查检查表",
+    "QR-10-17": "季度联检评分表",
+    "QR-12-01": "业主投诉登记表",
+    "QR-13-01": "走访/回访住户记录表",
+    "QR-13-02": "业主满意度调查表",
+    "QR-06-03": "内部审核检查表",
+    "QR-06-04": "不符合项报告",
+}
+
+
+@pytest.mark.parametrize(("code", "kind"), REQUIRED_FORMS.items())
+def test_required_form_definitions_exist(code, kind):
+    form = CATALOG.forms[code]
+    title = (
+        form.title.replace("工程设施设备", "工程").replace("服务", "")
+        if code.startswith("QR-10-") and int(code[-2:]) <= 15
+        else form.title
+    )
+    discipline, level = (
+        (kind[:-2], kind[-2:]) if code.startswith("QR-10-") and int(code[-2:]) <= 15 else (kind, "")
+    )
+    assert discipline.replace("服务", "") in title and level in title
+    if code.startswith("QR-10-") or code == "QR-06-03":
+        assert form.is_checklist
+    if code in ("QR-10-16",):
+        assert form.scoring.total == 100
+
+
+def test_checklists_follow_their_work_instruction():
+    """Each discipline checklist's item standards come from its inspection-standard WI."""
+    for n, wi in zip(
+        range(1, 16), [f"WI-QP10-0{i}" for i in range(1, 6) for _ in range(3)], strict=True
+    ):
+        form = CATALOG.forms[f"QR-10-{n:02d}"]
+        source = body_of(wi)
+        missing = [i.key for i in form.items if i.standard and i.standard[:12] not in source]
+        assert missing == [], (form.code, wi)

@@ -186,6 +186,23 @@ def test_broken_form_metadata_names_the_yml_file(project):
     assert "data/forms/QR-01-01.yml: version: 版本号“1.0”格式不正确" in build.output
 
 
+def test_broken_form_structure_fails_the_build_with_its_path(project):
+    broken = form("QR-01-01").replace("fields:\n- key: note", "fields:\n- key: Note")
+    project.write("data/forms/QR-01-01.yml", broken)
+    build = project.build()
+    assert not build.ok
+    assert "data/forms/QR-01-01.yml: fields[1].key: key 'Note' 无效" in build.output
+
+
+def test_form_must_be_listed_by_its_procedure(project):
+    project.add("QP-01", references=["QM-01"], records=[])
+    build = project.build()
+    assert not build.ok
+    assert (
+        "data/forms/QR-01-01.yml: procedure: QP-01 的 records 中未列出本表 QR-01-01" in build.output
+    )
+
+
 def test_all_problems_are_reported_together(project):
     _replace(project, "QP-01", version="A0", owner=None, references=["QM-01", "QP-98"])
     project.add("QM-01", status="受控", approved_by=None)

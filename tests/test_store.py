@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import hashlib
 import json
 import logging
 import threading
@@ -13,7 +14,7 @@ import pytest
 from tinydb import TinyDB
 
 from forms_server import journal
-from forms_server.store import Conflict, StorageError, Store, entry_hash
+from forms_server.store import Conflict, StorageError, Store, encode, entry_hash
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -204,6 +205,10 @@ def test_history_records_who_changed_what(store):
     assert changes["password_hash"] == ["***", "***"]
     assert "h2" not in json.dumps(history, ensure_ascii=False)
     assert history[1]["prev"] == history[0]["hash"] == entry_hash(history[0])
+    # Each entry carries the digest of the record as it stood after the change.
+    current = {k: v for k, v in store.search("users")[0].items() if k != "id"}
+    assert history[1]["digest"] == hashlib.sha256(encode(current).encode("utf-8")).hexdigest()
+    assert history[0]["changes"] == {}  # a new record's values are the record itself
 
 
 def test_duplicate_username_is_refused(store):

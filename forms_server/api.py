@@ -109,17 +109,23 @@ def submission_json(request: Request, doc: dict) -> dict:
     return {k: v for k, v in shown.items() if k not in ("client_key", "id")}
 
 
-async def read_json(request: Request) -> object:
-    if not request.headers.get("content-type", "").startswith("application/json"):
-        raise HTTPError(415, "请求体应为 JSON(Content-Type: application/json)")
+async def read_body(request: Request, limit: int, too_large: str) -> bytes:
+    """The request body, refused with 413 as soon as it passes ``limit`` bytes."""
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_JSON:
-        raise HTTPError(413, "请求体超过 1 MB")
+    if length and length.isdigit() and int(length) > limit:
+        raise HTTPError(413, too_large)
     body = b""
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_JSON:
-            raise HTTPError(413, "请求体超过 1 MB")
+        if len(body) > limit:
+            raise HTTPError(413, too_large)
+    return body
+
+
+async def read_json(request: Request) -> object:
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        raise HTTPError(415, "请求体应为 JSON（Content-Type: application/json）")
+    body = await read_body(request, MAX_JSON, "请求体超过 1 MB")
     try:
         return json.loads(body.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -223,14 +229,7 @@ async def upload_attachment(request: Request) -> JSONResponse:
         raise HTTPError(403, f"{user.role_name}角色不能上传照片")
     settings = request.app.state.settings
     max_bytes = settings.max_upload_mb * 1024 * 1024
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > max_bytes:
-        raise HTTPError(413, f"照片超过 {settings.max_upload_mb} MB")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:
-            raise HTTPError(413, f"照片超过 {settings.max_upload_mb} MB")
+    body = await read_body(request, max_bytes, f"照片超过 {settings.max_upload_mb} MB")
     name = request.headers.get("x-filename", "照片")[:100]
     reason = check_upload(Upload(name, body), max_bytes)
     if reason:

@@ -119,32 +119,24 @@ class AuthBackend(AuthenticationBackend):
             if scheme.lower() != "bearer" or not token.strip():
                 return None
             found = self.store.find_token(token.strip())
-            user = self._user(found["username"]) if found else None
-            if user is None:
-                return None
-            return AuthCredentials(["authenticated"]), Principal(
-                user["username"],
-                user.get("display_name") or user["username"],
-                user["role"],
-                user.get("project"),
-                "token",
-            )
+            return self._principal(found["username"], "token") if found else None
         sid = conn.cookies.get(SESSION_COOKIE)
-        if not sid:
-            return None
-        session = self.store.get_session(sid)
-        user = self._user(session["username"]) if session else None
+        session = self.store.get_session(sid) if sid else None
+        return (
+            self._principal(session["username"], "session", session["csrf"], sid)
+            if session
+            else None
+        )
+
+    def _principal(self, username: str, via: str, csrf: str = "", sid: str = ""):
+        user = self._user(username)
         if user is None:
             return None
-        return AuthCredentials(["authenticated"]), Principal(
-            user["username"],
-            user.get("display_name") or user["username"],
-            user["role"],
-            user.get("project"),
-            "session",
-            csrf=session["csrf"],
-            sid=sid,
+        display = user.get("display_name") or user["username"]
+        principal = Principal(
+            user["username"], display, user["role"], user.get("project"), via, csrf=csrf, sid=sid
         )
+        return AuthCredentials(["authenticated"]), principal
 
     def _user(self, username: str) -> dict | None:
         user = self.store.get_user(username)

@@ -101,37 +101,30 @@ def read_journal(path: Path) -> Iterator[dict]:
         offset = 0
         lines = data.split(b"\n")
         for number, raw in enumerate(lines, start=1):
-            is_last = number == len(lines)
-            if is_last:
+            if number == len(lines):
                 if raw:  # no newline: the write of this commit never finished
-                    log.warning(
-                        "%s：第 %d 行写入不完整（进程在写入时中断），已截去；该提交未曾确认。",
-                        path.name,
-                        number,
-                    )
-                    f.truncate(offset)
-                    f.flush()
-                    os.fsync(f.fileno())
+                    _cut_torn_tail(f, offset, path, number, "写入不完整（进程在写入时中断）")
                 return
             try:
                 entry = json.loads(raw)
             except ValueError:
                 if number == len(lines) - 1:
                     # A complete-looking but unparsable last line is also a torn write.
-                    log.warning(
-                        "%s：第 %d 行内容损坏（写入中断），已截去；该提交未曾确认。",
-                        path.name,
-                        number,
-                    )
-                    f.truncate(offset)
-                    f.flush()
-                    os.fsync(f.fileno())
+                    _cut_torn_tail(f, offset, path, number, "内容损坏（写入中断）")
                     return
                 raise StorageError(
                     f"日志文件 {path} 第 {number} 行已损坏，而其后还有数据；为避免丢失记录，服务不启动。请从备份恢复。"
                 ) from None
             offset += len(raw) + 1
             yield entry
+
+
+def _cut_torn_tail(f, offset: int, path: Path, number: int, what: str) -> None:
+    """A commit whose line was not completely written was never acknowledged: cut it off."""
+    log.warning("%s：第 %d 行%s，已截去；该提交未曾确认。", path.name, number, what)
+    f.truncate(offset)
+    f.flush()
+    os.fsync(f.fileno())
 
 
 class JournalWriter:

@@ -262,7 +262,9 @@ class Store:
             history = self._history_ops(p.changes, encoded)
             p.ops += history
             # Each document is encoded once: the same text goes into the line and its digest.
-            parts = [op_line(c.table, c.doc_id, text) for c, text in zip(p.changes, encoded, strict=True)]
+            parts = [
+                op_line(c.table, c.doc_id, text) for c, text in zip(p.changes, encoded, strict=True)
+            ]
             parts += [op_line(h["t"], h["id"], encode(h["doc"])) for h in history]
             lines.append(f'{{"n":{p.number},"ops":[{",".join(parts)}]}}')
         try:
@@ -315,9 +317,12 @@ class Store:
                 "by": change.by,
                 "table": change.table,
                 "record": change.doc_id,
-                "action": change.action or ("create" if old is None else "delete" if change.doc is None else "update"),
+                "action": change.action
+                or ("create" if old is None else "delete" if change.doc is None else "update"),
                 "changes": diff,
-                "digest": None if change.doc is None else hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                "digest": None
+                if change.doc is None
+                else hashlib.sha256(text.encode("utf-8")).hexdigest(),
                 "prev": self._last_hash,
             }
             entry["hash"] = entry_hash(entry)

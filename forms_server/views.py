@@ -60,6 +60,13 @@ async def form_data(request: Request, max_bytes: int | None = None):
 # Login, logout, first administrator ------------------------------------------
 
 
+def with_login_csrf(request: Request, response: Response, token: str) -> Response:
+    """Pages posting before any session exists carry a double-submit CSRF cookie."""
+    secure = request.app.state.settings.secure_cookies
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=secure)
+    return response
+
+
 async def login_page(request: Request) -> Response:
     if getattr(request.scope.get("user"), "is_authenticated", False):
         return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
@@ -82,14 +89,7 @@ def _login_form(
         },
         status,
     )
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=request.app.state.settings.secure_cookies,
-    )
-    return response
+    return with_login_csrf(request, response, token)
 
 
 async def login(request: Request) -> Response:
@@ -180,14 +180,7 @@ def _setup_form(request, values=None, errors=None, status=200) -> Response:
         },
         status,
     )
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=request.app.state.settings.secure_cookies,
-    )
-    return response
+    return with_login_csrf(request, response, token)
 
 
 def _user_fields_problems(username: str, password: str, repeat: str) -> dict[str, str]:

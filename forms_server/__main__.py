@@ -76,10 +76,12 @@ def main(argv: list[str] | None = None) -> None:
     add.add_argument("--role", required=True, choices=list(ROLES))
     add.add_argument("--project", help="员工所属管理处代码，如 CH")
     add.add_argument("--name", dest="display_name", default="", help="姓名")
+    add.add_argument("--team", help="员工所属班组，如 客户服务中心")
     change = user.add_parser("set", help="修改用户")
     change.add_argument("username")
     change.add_argument("--role", choices=list(ROLES))
     change.add_argument("--project")
+    change.add_argument("--team")
     change.add_argument("--active", choices=["yes", "no"])
     change.add_argument("--password", action="store_true", help="重置密码（从标准输入读取）")
     user.add_parser("list", help="列出用户")
@@ -135,8 +137,13 @@ def run(args, settings: Settings, store: Store) -> None:
             raise SystemExit(f"用户 {args.username} 不存在")
         role = args.role or current["role"]
         project = args.project if args.project is not None else current.get("project")
-        check_role(settings, role, project)
-        changes: dict = {"role": role, "project": project if role == "staff" else None}
+        team = args.team if args.team is not None else current.get("team")
+        check_role(settings, role, project, team)
+        changes: dict = {
+            "role": role,
+            "project": project if role == "staff" else None,
+            "team": (team or None) if role == "staff" else None,
+        }
         if args.active:
             changes["active"] = args.active == "yes"
         if args.password:

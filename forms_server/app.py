@@ -19,7 +19,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from forms_server import api, config, views
+from forms_server import api, config, records, views, workflow_views
 from forms_server.auth import ROLES, AuthBackend, Throttle
 from forms_server.definitions import load_dir
 from forms_server.errors import (
@@ -137,6 +137,10 @@ def create_app(settings: Settings, store: Store) -> Starlette:
         lines = "\n".join(f"  - {p}" for p in loaded.problems)
         raise SystemExit(f"表格定义有误，服务不启动（共 {len(loaded.problems)} 个问题）：\n{lines}")
     company = config.load(settings.config_file)
+    mismatches = records.configuration_problems(loaded.forms, company)
+    if mismatches:
+        lines = "\n".join(f"  - {p}" for p in mismatches)
+        raise SystemExit(f"表格定义与公司配置不一致，服务不启动：\n{lines}")
 
     def base_context(request: Request) -> dict:
         """What every page's layout needs: company, current user, names of roles and projects."""
@@ -146,6 +150,7 @@ def create_app(settings: Settings, store: Store) -> Starlette:
             "user": user if getattr(user, "is_authenticated", False) else None,
             "roles": ROLES,
             "project_names": company.project_names(),
+            "teams": company.teams,
         }
 
     templates = Jinja2Templates(directory=HERE / "templates", context_processors=[base_context])
@@ -169,7 +174,17 @@ def create_app(settings: Settings, store: Store) -> Starlette:
         Route("/submissions/", views.submissions_page),
         Route("/submissions.csv", views.submissions_csv),
         Route("/submissions/{number}", views.submission_page),
+        Route(
+            "/submissions/{number}/reinspect",
+            workflow_views.reinspect_page,
+            methods=["GET", "POST"],
+        ),
         Route("/attachments/{attachment_id}", views.attachment),
+        Route("/complaints/", workflow_views.complaints_page),
+        Route("/complaints/{number}", workflow_views.complaint_page, methods=["GET", "POST"]),
+        Route("/notices/", workflow_views.notices_page),
+        Route("/notices/{number}", workflow_views.notice_page),
+        Route("/reinspections/{number}", workflow_views.reinspection_page),
         Route("/account/password", views.password_page, methods=["GET", "POST"]),
         Route("/admin/users", views.users_page, methods=["GET", "POST"]),
         Route("/api/openapi.json", api.openapi_document),

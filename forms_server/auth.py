@@ -75,6 +75,7 @@ class Principal:
     via: str  # "session" | "token"
     csrf: str = ""
     sid: str = ""
+    team: str | None = None  # staff: 客户服务中心, 工程维修班, …
 
     @property
     def is_authenticated(self) -> bool:
@@ -105,6 +106,12 @@ class Principal:
     def can_submit_any(self) -> bool:
         return self.role in ("staff", "quality")
 
+    def actor(self):
+        """This user as the complaint workflow sees them."""
+        from forms_server.complaints import Actor
+
+        return Actor(self.username, self.role, self.project, self.team)
+
 
 class AuthBackend(AuthenticationBackend):
     """Reads the bearer token or the session cookie and finds its user."""
@@ -134,7 +141,7 @@ class AuthBackend(AuthenticationBackend):
             return None
         display = user.get("display_name") or user["username"]
         principal = Principal(
-            user["username"], display, user["role"], user.get("project"), via, csrf=csrf, sid=sid
+            user["username"], display, user["role"], user.get("project"), via, csrf=csrf, sid=sid, team=user.get("team")
         )
         return AuthCredentials(["authenticated"]), principal
 

@@ -41,6 +41,12 @@ class Company:
     #: urgency → (response minutes, resolve minutes)
     complaint_deadlines: dict[str, tuple[int, int]] = field(default_factory=dict)
     complaint_visit_minutes: int = 2880
+    #: Teams of a 管理处 (staff belong to one; complaints are dispatched to one).
+    teams: tuple[str, ...] = ()
+    rectification_days: int = 7
+    reissue_days: int = 3
+    #: Forms whose nonconformities count towards a 管理处's monthly grade (QP-11 §4.1).
+    counted_forms: tuple[str, ...] = ()
 
     def project_names(self) -> dict[str, str]:
         return {code: p.name for code, p in self.projects.items()}
@@ -80,6 +86,7 @@ def load(path: Path) -> Company:
             urgency: (int(v["response_minutes"]), int(v["resolve_minutes"]))
             for urgency, v in complaints.get("deadlines", {}).items()
         }
+        rectification = raw.get("rectification", {})
         return Company(
             name=company["name"],
             short_name=company.get("short_name", company["name"]),
@@ -88,6 +95,10 @@ def load(path: Path) -> Company:
             objectives=objectives,
             complaint_deadlines=deadlines,
             complaint_visit_minutes=int(complaints.get("visit_minutes", 2880)),
+            teams=tuple(raw.get("teams", ())),
+            rectification_days=int(rectification.get("days", 7)),
+            reissue_days=int(rectification.get("reissue_days", 3)),
+            counted_forms=tuple(raw.get("grading", {}).get("counted_forms", ())),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{where}： 公司配置缺少或写错了字段：{exc}") from exc

@@ -14,6 +14,7 @@ Top-level form keys:
 ``sections``    checklist sections with items (optional)
 ``scoring``     total, N/A rule, grade bands, adjustments, downgrades (checklists with points)
 ``workflow``    a workflow the record starts (``complaint``), optional
+``rectification`` for inspections: the team each nonconforming item's 整改通知书 goes to
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ import yaml
 
 from qms_site.doccontrol import Document, Problem, parse_document
 
-FORM_KEYS = frozenset({"procedure", "description", "fields", "sections", "scoring", "workflow"})
+FORM_KEYS = frozenset(
+    {"procedure", "description", "fields", "sections", "scoring", "workflow", "rectification"}
+)
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
@@ -79,6 +82,13 @@ SCORING_ATTRS = {"total", "na", "bands", "adjustments", "downgrade"}
 NA_RULES = {"exclude": "不适用项不计入总分，按适用项折算", "full": "不适用项按满分计"}
 CRITICAL_EFFECTS = {"fail": "一票否决，总分计 0 分", "deduct": "另从总分扣除 points 分"}
 WORKFLOWS = {"complaint": "业主投诉处理流程"}
+#: Fields a form must have (key → type) to start a workflow.
+WORKFLOW_FIELDS = {
+    "complaint": {
+        "project": "project", "received_date": "date", "received_time": "time", "owner_name": "text",
+        "room": "location", "phone": "phone", "category": "choice", "urgency": "choice", "content": "textarea",
+    },
+}  # fmt: skip
 
 PASS, FAIL, NA = "合格", "不合格", "不适用"
 CONFORM, NONCONFORM = "符合", "不符合"
@@ -202,6 +212,8 @@ class FormDef:
     sections: tuple[Section, ...] = ()
     scoring: Scoring | None = None
     workflow: str = ""
+    #: Team that receives a 整改通知书 for each nonconforming item ("" for none).
+    rectification: str = ""
 
     @property
     def items(self) -> tuple[Item, ...]:
@@ -299,6 +311,16 @@ def parse_form_document(
     fields = v.fields(raw.get("fields"))
     sections = v.sections(raw.get("sections"), {f.key for f in fields})
     scoring = v.scoring(raw.get("scoring"), sections)
+    if workflow in WORKFLOW_FIELDS:
+        types = {f.key: f.type for f in fields}
+        for key, kind in WORKFLOW_FIELDS[workflow].items():
+            if types.get(key) != kind:
+                v.error("fields", f"{WORKFLOWS[workflow]}需要{FIELD_TYPES[kind]}栏目“{key}”")
+    rectification = raw.get("rectification", "") or ""
+    if rectification and (not isinstance(rectification, str) or len(rectification) > 20):
+        v.error("rectification", "应填写整改通知书的责任部门，如 保洁绿化班")
+    elif rectification and not sections:
+        v.error("rectification", "只有检查表（有检查项目）才能生成整改通知书")
 
     if problems:
         return None, doc, problems
@@ -317,6 +339,7 @@ def parse_form_document(
             sections=tuple(sections),
             scoring=scoring,
             workflow=workflow,
+            rectification=rectification,
         ),
         doc,
         [],

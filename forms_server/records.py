@@ -6,8 +6,10 @@ Nothing is stored unless every check passes; the caller gets every problem at on
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
+from forms_server import complaints, rectification
 from forms_server.auth import Principal
 from forms_server.definitions import FormDef
 from forms_server.errors import HTTPError
@@ -16,6 +18,26 @@ from forms_server.validation import Clean, validate
 
 IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP", "image/heic": "HEIC"}
 PLACEHOLDER = "f" * 32  # stands for a not-yet-stored upload while the rest is validated
+NOTICE_FORM = "QR-10-20"  # 整改通知书: numbers of generated notices start with its code
+RESPONSIBLE_UNITS = ("管理处", "分公司", "总部职能部门")
+
+
+def configuration_problems(forms: dict[str, FormDef], company) -> list[str]:
+    """Forms that do not fit the company's configuration (checked at start)."""
+    problems = []
+    for form in forms.values():
+        if form.workflow == "complaint":
+            urgency = form.field("urgency")
+            missing = [o for o in urgency.options if o not in company.complaint_deadlines]
+            if missing:
+                problems.append(
+                    f"{form.path}： fields.urgency: 紧急程度“{'、'.join(missing)}”在 data/qms.yml complaints.deadlines 中没有处理时限"
+                )
+        if form.rectification and form.rectification not in (*company.teams, *RESPONSIBLE_UNITS):
+            problems.append(
+                f"{form.path}： rectification: “{form.rectification}”不是班组（{'、'.join(company.teams)}）或{'、'.join(RESPONSIBLE_UNITS)}"
+            )
+    return problems
 
 
 @dataclass(frozen=True)
@@ -97,7 +119,25 @@ def store_submission(
         "score": scored,
         "attachments": clean.attachments(form),
     }
-    return state.store.add_submission(record, by=user.username, client_key=client_key)
+    return state.store.add_submission(
+        record, by=user.username, client_key=client_key, derive=derive(state, form)
+    )
+
+
+def derive(state, form: FormDef):
+    """What a stored submission starts: a complaint (QP-12) or 整改通知书 (QP-10 §4.8)."""
+
+    def started(doc: dict) -> list[tuple[str, str | None, dict]]:
+        out: list[tuple[str, str | None, dict]] = []
+        if form.workflow == "complaint":
+            out.append(("complaints", None, complaints.open_complaint(doc, state.company)))
+        if form.rectification and doc.get("score"):
+            issued = dt.date.fromisoformat(doc["submitted_at"][:10])
+            for notice in rectification.notices_for(doc, form.rectification, issued, state.company):
+                out.append(("notices", NOTICE_FORM, notice))
+        return out
+
+    return started
 
 
 def submit(

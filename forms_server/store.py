@@ -41,8 +41,18 @@ from forms_server.journal import StorageError
 log = logging.getLogger("qms.store")
 
 ZERO_HASH = "0" * 64
+#: Tables whose records carry a human-readable number PREFIX-YYYYMMDD-NNNN.
+NUMBERED = ("submissions", "notices", "reinspections")
 #: Tables whose changes are business records, kept in the history with a hash chain.
-AUDITED = {"submissions", "users", "tokens", "complaints", "notices", "acknowledgements"}
+AUDITED = {
+    "submissions",
+    "users",
+    "tokens",
+    "complaints",
+    "notices",
+    "reinspections",
+    "acknowledgements",
+}
 #: Values never copied into the history in clear.
 SECRET_FIELDS = {"password_hash", "token_hash"}
 
@@ -342,6 +352,9 @@ class Store:
 
     INDEXED = {
         "submissions": ("number", "client_key"),
+        "complaints": ("number",),
+        "notices": ("number",),
+        "reinspections": ("number",),
         "users": ("username",),
         "sessions": ("sid_hash",),
         "tokens": ("token_hash",),
@@ -356,9 +369,11 @@ class Store:
             for doc_id, doc in docs.items():
                 self._index_change(name, doc_id, None, doc)
         self._counters.clear()
-        for doc in self.tables.get("submissions", {}).values():
-            prefix, _, seq = doc["number"].rpartition("-")
-            self._counters[prefix] = max(self._counters.get(prefix, 0), int(seq))
+        for table in NUMBERED:
+            for doc in self.tables.get(table, {}).values():
+                prefix, _, seq = doc["number"].rpartition("-")
+                if seq.isdigit():
+                    self._counters[prefix] = max(self._counters.get(prefix, 0), int(seq))
         self._rebuild_chain_state()
 
     def _index_change(self, table: str, doc_id: str, old: dict | None, new: dict | None) -> None:
@@ -409,12 +424,27 @@ class Store:
 
     # Submissions -----------------------------------------------------------------
 
-    def add_submission(self, record: dict, by: str, client_key: str | None = None) -> dict:
+    def _number(self, prefix: str, day: dt.date) -> str:
+        """The next PREFIX-YYYYMMDD-NNNN number (call with the allocation lock held)."""
+        key = f"{prefix}-{day:%Y%m%d}"
+        sequence = self._counters.get(key, 0) + 1
+        self._counters[key] = sequence
+        return f"{key}-{sequence:04d}"
+
+    def add_submission(
+        self,
+        record: dict,
+        by: str,
+        client_key: str | None = None,
+        derive: Callable[[dict], list[tuple[str, str | None, dict]]] | None = None,
+    ) -> dict:
         """Store a validated, scored submission; assign its record number.
 
         ``record`` holds form, form_version, project, record_date, values and
         score. ``client_key`` makes a retried submission return the first one
-        instead of storing it twice.
+        instead of storing it twice. ``derive(doc)`` returns the records the
+        submission starts — (table, number prefix or None, document) — which are
+        committed together with it, or not at all.
         """
         now = self.now()
         with self._alloc_lock:
@@ -425,25 +455,44 @@ class Store:
                 if client_key in self._reserved:
                     raise Conflict("相同的提交正在处理中，请勿重复提交")
                 self._reserved.add(client_key)
-            prefix = f"{record['form']}-{now:%Y%m%d}"
-            sequence = self._counters.get(prefix, 0) + 1
-            self._counters[prefix] = sequence
+            number = self._number(record["form"], now.date())
             doc_id = str(self._next_id.get("submissions", 1))
             self._next_id["submissions"] = int(doc_id) + 1
         doc = {
             **record,
-            "number": f"{prefix}-{sequence:04d}",
+            "number": number,
             "submitted_by": by,
             "submitted_at": now.isoformat(timespec="seconds"),
             "client_key": client_key,
         }
+        changes = [Change("submissions", doc_id, doc, by=by, action="create")]
         try:
-            self._commit([Change("submissions", doc_id, doc, by=by, action="create")])
+            for table, prefix, derived in derive(doc) if derive else ():
+                with self._alloc_lock:
+                    if prefix:
+                        derived = {**derived, "number": self._number(prefix, now.date())}
+                    derived_id = str(self._next_id.get(table, 1))
+                    self._next_id[table] = int(derived_id) + 1
+                changes.append(Change(table, derived_id, derived, by=by, action="create"))
+            self._commit(changes)
         finally:
             if client_key:
                 with self._alloc_lock:
                     self._reserved.discard(client_key)
         return doc
+
+    def derived_of(self, number: str) -> dict[str, list[dict]]:
+        """Records a submission started: its complaint and its 整改通知书."""
+        q = Query()
+        return {
+            "complaints": self.search("complaints", q.number == number),
+            "notices": sorted(
+                self.search("notices", q.source == number), key=lambda n: n["number"]
+            ),
+            "reinspections": sorted(
+                self.search("reinspections", q.source == number), key=lambda r: r["number"]
+            ),
+        }
 
     def get_submission(self, number: str) -> dict | None:
         return self._by_key("submissions", "number", number)
@@ -615,6 +664,97 @@ class Store:
             doc["revoked"] = True
             self._commit([Change("tokens", found[0]["id"], doc, by=by, action="revoke")])
             return doc
+
+    # Complaints, notices, re-inspections ----------------------------------------------
+
+    def get(self, table: str, number: str) -> dict | None:
+        """A complaint, notice or re-inspection by its number."""
+        return self._by_key(table, "number", number)
+
+    def find(self, table: str, projects: Iterable[str] | None = None, **equals) -> list[dict]:
+        """Records of ``table`` in ``projects`` (None: all) whose fields equal ``equals``."""
+        q = Query()
+        condition = None
+        if projects is not None:
+            allowed = set(projects)
+            condition = q.project.test(lambda p: p in allowed)
+        for key, value in equals.items():
+            c = q[key] == value
+            condition = c if condition is None else condition & c
+        return sorted(self.search(table, condition), key=lambda d: d["number"], reverse=True)
+
+    def update(
+        self, table: str, number: str, change: Callable[[dict], dict], by: str, action: str
+    ) -> dict:
+        """Read-decide-write one record atomically: ``change(current)`` returns the new record
+        (or raises to refuse); no other change to the store happens in between."""
+        with self._mutate_lock:
+            with self._rw.read():
+                doc_id = self._indexes.get((table, "number"), {}).get(number)
+                current = copy.deepcopy(self.tables[table][doc_id]) if doc_id is not None else None
+            if current is None:
+                raise Conflict(f"{number} 不存在")
+            new = change(current)
+            new.pop("id", None)
+            self._commit([Change(table, doc_id, new, by=by, action=action)])
+            return new
+
+    def reinspect(
+        self,
+        source: str,
+        decide: Callable[[list[dict]], tuple[list[dict], list[dict], dict]],
+        by: str,
+    ) -> dict:
+        """Re-inspect the open notices of inspection ``source`` in one commit.
+
+        ``decide(open_notices)`` returns (updated notices, re-issued notices, the
+        re-inspection record); the store numbers the re-inspection and the
+        re-issued notices and links them all both ways.
+        """
+        with self._mutate_lock:
+            q = Query()
+            open_notices = sorted(
+                self.search("notices", (q.source == source) & (q.status == "待整改")),
+                key=lambda n: n["number"],
+            )
+            updated, reissued, record = decide(
+                [{k: v for k, v in n.items() if k != "id"} for n in open_notices]
+            )
+            ids = {n["number"]: n["id"] for n in open_notices}
+            changes: list[Change] = []
+            with self._alloc_lock:
+                today = self.now().date()
+                record = {
+                    **record,
+                    "number": self._number("FC", today),
+                    "source": source,
+                    "by": by,
+                    "at": self.now_iso(),
+                }
+                numbered = [{**n, "number": self._number("QR-10-20", today)} for n in reissued]
+                record_id = str(self._next_id.get("reinspections", 1))
+                self._next_id["reinspections"] = int(record_id) + 1
+                new_ids = []
+                for _ in numbered:
+                    new_ids.append(str(self._next_id.get("notices", 1)))
+                    self._next_id["notices"] = int(new_ids[-1]) + 1
+            successor = {n["previous"]: n["number"] for n in numbered}
+            record["notices"] = [n["number"] for n in updated]
+            record["reissued"] = [n["number"] for n in numbered]
+            for notice in updated:
+                notice = {
+                    **notice,
+                    "reinspection": record["number"],
+                    "next": successor.get(notice["number"]),
+                }
+                changes.append(
+                    Change("notices", ids[notice["number"]], notice, by=by, action="reinspect")
+                )
+            for doc_id, notice in zip(new_ids, numbered, strict=True):
+                changes.append(Change("notices", doc_id, notice, by=by, action="reissue"))
+            changes.append(Change("reinspections", record_id, record, by=by, action="create"))
+            self._commit(changes)
+            return record
 
     # History ---------------------------------------------------------------------------
 

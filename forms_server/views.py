@@ -391,6 +391,7 @@ async def submission_page(request: Request) -> Response:
         request,
         "submission.html",
         {
+            "derived": request.app.state.store.derived_of(doc["number"]),
             "doc": shown,
             "values": shown["values"],
             "form": form,
@@ -527,6 +528,8 @@ def _user_problems(request, values, password, repeat) -> dict[str, str]:
         errors["role"] = "请选择角色"
     if values["role"] == "staff" and values["project"] not in request.app.state.company.projects:
         errors["project"] = "员工必须属于一个管理处"
+    if values.get("team") and values["team"] not in request.app.state.company.teams:
+        errors["team"] = "请选择班组"
     if request.app.state.store.get_user(values["username"]):
         errors["username"] = f"用户名 {values['username']} 已存在"
     return errors
@@ -538,6 +541,7 @@ def _new_user(values: dict, password: str) -> dict:
         "display_name": values["display_name"] or values["username"],
         "role": values["role"],
         "project": values["project"] if values["role"] == "staff" else None,
+        "team": (values.get("team") or None) if values["role"] == "staff" else None,
         "active": True,
         "password_hash": hash_password(password),
     }
@@ -558,7 +562,15 @@ async def _update_user(request: Request, form, admin) -> str:
     active = form.get("active") == "1"
     if username == admin.username and (role != "admin" or not active):
         raise HTTPError(409, "不能停用自己或取消自己的管理员角色")
-    changes = {"role": role, "project": project if role == "staff" else None, "active": active}
+    team = str(form.get("team", "")) or None
+    if team and team not in request.app.state.company.teams:
+        raise HTTPError(422, "班组无效", errors={"team": "请选择班组"})
+    changes = {
+        "role": role,
+        "project": project if role == "staff" else None,
+        "team": team if role == "staff" else None,
+        "active": active,
+    }
     password = str(form.get("password", ""))
     if password:
         problem = password_problem(password)

@@ -36,13 +36,17 @@ review_due: 2027-03-01
 revisions:
   - {version: A/0, date: 2026-02-20, summary: 首次发布, approved_by: 张慧敏}
 procedure: QP-12
-description: 测试用记录。
+workflow: complaint
+description: 测试用投诉登记表。
 fields:
   - {key: project, label: 管理处, type: project, required: true}
   - {key: received_date, label: 受理日期, type: date, required: true, list: true}
+  - {key: received_time, label: 受理时间, type: time, required: true}
   - {key: owner_name, label: 业主姓名, type: text, required: true, max_length: 20, list: true}
+  - {key: room, label: 房号, type: location, required: true}
   - {key: phone, label: 联系电话, type: phone, required: true}
   - {key: category, label: 投诉类别, type: choice, options: [服务态度, 维修不及时, 环境卫生], required: true}
+  - {key: urgency, label: 紧急程度, type: choice, options: [紧急, 一般], required: true}
   - {key: content, label: 投诉内容, type: textarea, required: true}
   - {key: photos, label: 现场照片, type: photo, max_files: 2}
 """
@@ -51,8 +55,9 @@ USERS = {
     "admin": {"role": "admin", "project": None},
     "quality": {"role": "quality", "project": None},
     "auditor": {"role": "auditor", "project": None},
-    "staff_ch": {"role": "staff", "project": "CH"},
-    "staff_jj": {"role": "staff", "project": "JJ"},
+    "staff_ch": {"role": "staff", "project": "CH", "team": "客户服务中心"},
+    "worker_ch": {"role": "staff", "project": "CH", "team": "工程维修班"},
+    "staff_jj": {"role": "staff", "project": "JJ", "team": "客户服务中心"},
 }
 
 
@@ -101,6 +106,7 @@ def make_env(tmp_path: Path) -> Env:
         site_dir=site,
         forms_dir=forms,
         config_file=tmp_path / "data" / "qms.yml",
+        session_hours=720,  # tests move the clock forward by days
     )
     return Env(tmp_path, settings, Clock())
 

@@ -22,6 +22,7 @@ review_due: 2027-03-01
 revisions:
   - {version: A/0, date: 2026-02-20, summary: 首次发布, approved_by: 张慧敏}
 procedure: QP-10
+rectification: 保洁绿化班
 description: 测试用检查表。
 fields:
   - {key: project, label: 管理处, type: project, required: true}

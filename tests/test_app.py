@@ -242,9 +242,12 @@ def test_phone_numbers_are_masked_for_roles_that_do_not_need_them(clients, app):
     data = {
         "f.project": "CH",
         "f.received_date": "2026-11-21",
+        "f.received_time": "09:00",
         "f.owner_name": "王业主",
+        "f.room": "3-2-801",
         "f.phone": "13812341234",
         "f.category": "环境卫生",
+        "f.urgency": "一般",
         "f.content": "楼道有垃圾",
     }
     client = clients["staff_ch"]

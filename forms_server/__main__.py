@@ -69,6 +69,16 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="启动服务")
     commands.add_parser("compact", help="把日志合并进快照 qms.json（可用普通 TinyDB 读取）")
+    demo = commands.add_parser("demo", help="在空数据目录中生成演示数据（账号密码 Demo-2026x）")
+    demo.add_argument(
+        "--months",
+        type=int,
+        default=3,
+        choices=range(1, 13),
+        metavar="1-12",
+        help="生成最近几个月（默认 3）",
+    )
+    demo.add_argument("--force", action="store_true", help="数据目录中已有记录时仍然生成")
 
     user = commands.add_parser("user", help="用户管理").add_subparsers(dest="action", required=True)
     add = user.add_parser("add", help="新建用户（密码从标准输入读取）")
@@ -102,6 +112,9 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.command == "serve":
         serve(settings)
+        return
+    if args.command == "demo":
+        make_demo(settings, args.months, args.force)
         return
     store = open_store(settings)
     try:
@@ -172,6 +185,36 @@ def run(args, settings: Settings, store: Store) -> None:
     elif args.command == "token" and args.action == "revoke":
         store.revoke_token(args.token_id, by="cli")
         print(f"令牌 {args.token_id} 已吊销")
+
+
+def make_demo(settings: Settings, months: int, force: bool) -> None:
+    import types
+
+    from forms_server import config, demo
+    from forms_server.definitions import load_dir
+
+    loaded = load_dir(settings.forms_dir, settings.forms_dir.parent.parent)
+    if loaded.problems:
+        raise SystemExit("表格定义有误，请先运行 make build 查看问题")
+    try:
+        store = Store(settings.data_dir, demo.Clock(dt.datetime.now(settings.tz))).open()
+    except StorageError as exc:
+        raise SystemExit(f"{exc}\n请停止服务后再生成演示数据。") from exc
+    try:
+        if store.count("submissions") and not force:
+            raise SystemExit(
+                f"数据目录 {settings.data_dir} 中已有记录；演示数据只应生成在空目录中（确需追加请加 --force）"
+            )
+        state = types.SimpleNamespace(
+            store=store, forms=loaded.forms, company=config.load(settings.config_file)
+        )
+        counts = demo.run(state, months)
+    finally:
+        store.close()
+    print(
+        f"已生成演示数据：{counts['submissions']} 条记录，{counts['complaints']} 件投诉，"
+        f"{counts['notices']} 份整改通知书，{counts['reinspections']} 次复查，{counts['users']} 个账号（密码 {demo.PASSWORD}）"
+    )
 
 
 def serve(settings: Settings) -> None:

@@ -19,7 +19,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from forms_server import api, config, records, views, workflow_views
+from forms_server import api, config, records, report_views, views, workflow_views
 from forms_server.auth import ROLES, AuthBackend, Throttle
 from forms_server.definitions import load_dir
 from forms_server.errors import (
@@ -185,6 +185,8 @@ def create_app(settings: Settings, store: Store) -> Starlette:
         Route("/notices/", workflow_views.notices_page),
         Route("/notices/{number}", workflow_views.notice_page),
         Route("/reinspections/{number}", workflow_views.reinspection_page),
+        Route("/reports/", report_views.index),
+        Route("/reports/{kind}", report_views.report_page),
         Route("/account/password", views.password_page, methods=["GET", "POST"]),
         Route("/admin/users", views.users_page, methods=["GET", "POST"]),
         Route("/api/openapi.json", api.openapi_document),
@@ -195,6 +197,7 @@ def create_app(settings: Settings, store: Store) -> Starlette:
         Route("/api/submissions", api.list_submissions),
         Route("/api/submissions/{number}", api.get_submission),
         Route("/api/attachments", api.upload_attachment, methods=["POST"]),
+        Route("/api/reports/{kind}", report_views.report_json),
         Route("/api/{rest:path}", api_not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         Mount("/static-app", StaticFiles(directory=HERE / "static"), name="app-static"),
         Mount(

@@ -141,7 +141,14 @@ class AuthBackend(AuthenticationBackend):
             return None
         display = user.get("display_name") or user["username"]
         principal = Principal(
-            user["username"], display, user["role"], user.get("project"), via, csrf=csrf, sid=sid, team=user.get("team")
+            user["username"],
+            display,
+            user["role"],
+            user.get("project"),
+            via,
+            csrf=csrf,
+            sid=sid,
+            team=user.get("team"),
         )
         return AuthCredentials(["authenticated"]), principal
 

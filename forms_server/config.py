@@ -47,6 +47,15 @@ class Company:
     reissue_days: int = 3
     #: Forms whose nonconformities count towards a 管理处's monthly grade (QP-11 §4.1).
     counted_forms: tuple[str, ...] = ()
+    #: Which forms feed the reports (data/qms.yml ``reports``).
+    assessment_form: str = "QR-10-16"
+    audit_batches: tuple[str, ...] = ()
+    monthly_batches: tuple[str, ...] = ()
+    satisfaction_form: str = "QR-13-02"
+    satisfaction_field: str = "overall"
+
+    def branch_of(self, project: str) -> str:
+        return self.projects[project].branch
 
     def project_names(self) -> dict[str, str]:
         return {code: p.name for code, p in self.projects.items()}
@@ -87,6 +96,7 @@ def load(path: Path) -> Company:
             for urgency, v in complaints.get("deadlines", {}).items()
         }
         rectification = raw.get("rectification", {})
+        reports = raw.get("reports", {})
         return Company(
             name=company["name"],
             short_name=company.get("short_name", company["name"]),
@@ -99,6 +109,11 @@ def load(path: Path) -> Company:
             rectification_days=int(rectification.get("days", 7)),
             reissue_days=int(rectification.get("reissue_days", 3)),
             counted_forms=tuple(raw.get("grading", {}).get("counted_forms", ())),
+            assessment_form=reports.get("assessment_form", "QR-10-16"),
+            audit_batches=tuple(reports.get("audit_batches", ())),
+            monthly_batches=tuple(reports.get("monthly_batches", ())),
+            satisfaction_form=reports.get("satisfaction_form", "QR-13-02"),
+            satisfaction_field=reports.get("satisfaction_field", "overall"),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{where}： 公司配置缺少或写错了字段：{exc}") from exc

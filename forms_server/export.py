@@ -64,3 +64,19 @@ def submissions_csv(rows: list[dict], form: FormDef | None, projects: dict[str, 
             row.append(answer.get("result") if "result" in answer else answer.get("count"))
         writer.writerow([cell(v) for v in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def tables_csv(tables) -> bytes:
+    """Several report tables in one CSV: each block has its title line, then header and rows."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for n, table in enumerate(tables):
+        if n:
+            writer.writerow([])
+        writer.writerow([cell(table.title)])
+        writer.writerow([cell(h) for h in table.headers])
+        for row in table.rows:
+            writer.writerow([cell(v) for v in row])
+        if table.note:
+            writer.writerow([cell(table.note)])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")

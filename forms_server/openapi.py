@@ -178,6 +178,23 @@ SCHEMAS: dict = {
             "items": {"type": "array", "items": {"$ref": "#/components/schemas/Submission"}},
         },
     },
+    "Report": {
+        "type": "object",
+        "description": "报表内容；各报表的字段见其 kind:monthly（月度质量报告）、complaints（投诉统计）、inspections（检查得分趋势）、objectives（质量目标）",
+        "required": ["kind", "title", "unit", "unit_name"],
+        "properties": {
+            "kind": {
+                "type": "string",
+                "enum": ["monthly", "complaints", "inspections", "objectives"],
+            },
+            "title": {"type": "string"},
+            "unit": {"type": "string", "description": "管理处代码、分公司代码或 ALL"},
+            "unit_name": {"type": "string"},
+            "month": {"type": "string"},
+            "due": {"type": "string", "description": "月度报告的报送期限（次月 5 日）"},
+            "months": {"type": "array", "items": {"type": "string"}},
+        },
+    },
     "Attachment": {
         "type": "object",
         "required": ["id", "content_type", "size"],
@@ -322,6 +339,53 @@ PATHS: dict = {
             "responses": {
                 "200": _json("Submission", "记录"),
                 "404": _error("没有此记录（或不属于您的管理处）"),
+                **COMMON_ERRORS,
+            },
+        }
+    },
+    "/api/reports/{kind}": {
+        "get": {
+            "summary": "报表（员工只能查看本管理处）",
+            "operationId": "getReport",
+            "parameters": [
+                {
+                    "name": "kind",
+                    "in": "path",
+                    "required": True,
+                    "schema": {
+                        "type": "string",
+                        "enum": ["monthly", "complaints", "inspections", "objectives"],
+                    },
+                },
+                {
+                    "name": "unit",
+                    "in": "query",
+                    "description": "管理处代码（如 CH）、分公司代码（如 EAST）或 ALL",
+                    "schema": {"type": "string"},
+                },
+                {
+                    "name": "month",
+                    "in": "query",
+                    "description": "月度报告的月份，如 2026-11",
+                    "schema": {"type": "string", "pattern": "^\\d{4}-\\d{2}$"},
+                },
+                {
+                    "name": "from",
+                    "in": "query",
+                    "description": "起始月份",
+                    "schema": {"type": "string", "pattern": "^\\d{4}-\\d{2}$"},
+                },
+                {
+                    "name": "to",
+                    "in": "query",
+                    "description": "结束月份",
+                    "schema": {"type": "string", "pattern": "^\\d{4}-\\d{2}$"},
+                },
+            ],
+            "responses": {
+                "200": _json("Report", "报表"),
+                "404": _error("没有此报表"),
+                "422": _error("查询参数有误"),
                 **COMMON_ERRORS,
             },
         }

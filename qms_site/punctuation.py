@@ -156,7 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     changed = 0
     for path in files(args.paths):
         before = path.read_text(encoding="utf-8")
-        after = fix_file(path)
+        try:
+            after = fix_file(path)
+        except yaml.YAMLError as exc:
+            print(f"跳过（YAML 有误，请先修正）\uff1a{path}\uff1a{exc}", file=sys.stderr)
+            continue
         if after != before:
             changed += 1
             if args.fix:

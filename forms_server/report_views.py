@@ -1,0 +1,197 @@
+"""Report pages, their CSV and Excel exports, and their JSON endpoints.
+
+Every report is computed once by `forms_server.reports` from the records the
+user may see: staff see their own 管理处 only; quality staff, auditors and
+administrators see every 管理处 and 分公司 (read-only for auditors).
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from forms_server import charts, export, report_tables, reports, workbook
+from forms_server.auth import principal
+from forms_server.errors import HTTPError
+from forms_server.views import render
+
+MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+KINDS = {
+    "monthly": "月度质量报告",
+    "complaints": "投诉统计报告",
+    "inspections": "检查得分趋势",
+    "objectives": "质量目标完成情况",
+}
+
+
+# Parameters and scoping --------------------------------------------------------
+
+
+def _month(request: Request, name: str, default: str) -> str:
+    value = request.query_params.get(name, "").strip() or default
+    if not MONTH_RE.match(value):
+        raise HTTPError(422, "查询参数有误", errors={name: f"{name} 应为月份，如 2026-11"})
+    return value
+
+
+def _period(request: Request) -> list[str]:
+    current = request.app.state.store.now().strftime("%Y-%m")
+    last = _month(request, "to", current)
+    first = _month(request, "from", reports._months_back(last, 5))
+    if first > last:
+        raise HTTPError(422, "查询参数有误", errors={"from": "起始月份不能晚于结束月份"})
+    months = reports.month_range(first, last)
+    if len(months) > 24:
+        raise HTTPError(422, "查询参数有误", errors={"from": "一次最多查询 24 个月"})
+    return months
+
+
+def _unit(request: Request) -> tuple[str, str, list[str]]:
+    """(unit code, unit name, its 管理处) for a 管理处 code, a 分公司 code or ALL."""
+    user = principal(request)
+    company = request.app.state.company
+    requested = (
+        request.query_params.get("unit", "").strip()
+        or request.query_params.get("project", "").strip()
+    )
+    if user.role == "staff":
+        if requested and requested != user.project:
+            raise HTTPError(403, "您只能查看本管理处的报表")
+        requested = user.project
+    requested = requested or "ALL"
+    if requested == "ALL":
+        return "ALL", company.name, list(company.projects)
+    if requested in company.projects:
+        return requested, company.projects[requested].name, [requested]
+    if requested in company.branches:
+        return requested, company.branches[requested], company.projects_of_branch(requested)
+    raise HTTPError(422, "查询参数有误", errors={"unit": f"没有管理处或分公司“{requested}”"})
+
+
+def _data(request: Request, projects: list[str], months: list[str]):
+    store = request.app.state.store
+    submissions = store.find_submissions(
+        projects=projects, date_from=f"{months[0]}-01", date_to=f"{months[-1]}-31"
+    )
+    notices = store.find("notices", projects)
+    complaints = store.find("complaints", projects)
+    return submissions, notices, complaints
+
+
+# Building each report ---------------------------------------------------------------
+
+
+def build(request: Request, kind: str) -> tuple[dict, list[report_tables.Table], str]:
+    state = request.app.state
+    company, store = state.company, state.store
+    now = store.now()
+    unit, unit_name, projects = _unit(request)
+    if kind == "monthly":
+        month = _month(request, "month", now.strftime("%Y-%m"))
+        submissions, notices, _ = _data(
+            request, projects, reports.month_range(reports._months_back(month, 5), month)
+        )
+        report = reports.monthly(unit, projects, month, submissions, notices, now.date(), company)
+        report["unit_name"] = unit_name
+        return report, report_tables.monthly(report, unit_name), f"{unit_name}{month}月度质量报告"
+    months = _period(request)
+    submissions, notices, items = _data(request, projects, months)
+    if kind == "complaints":
+        report = reports.complaint_report(items, months, now)
+        tables = report_tables.complaints(report)
+    elif kind == "inspections":
+        report = reports.inspection_report(submissions, months, projects, company)
+        tables = report_tables.inspections(report)
+    else:
+        report = reports.objectives(submissions, items, notices, months, now.date(), now, company)
+        tables = report_tables.objectives(report)
+    report["unit"], report["unit_name"] = unit, unit_name
+    return report, tables, f"{unit_name}{months[0]}至{months[-1]}{KINDS[kind]}"
+
+
+def _download(content: bytes, media: str, name: str) -> Response:
+    return Response(content, media_type=media,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{urllib.parse.quote(name)}"})  # fmt: skip
+
+
+# Pages ---------------------------------------------------------------------------------
+
+
+async def index(request: Request) -> Response:
+    user = principal(request)
+    company = request.app.state.company
+    units = {"ALL": "全公司"} if user.role != "staff" else {}
+    if user.role != "staff":
+        units.update({code: name for code, name in company.branches.items()})
+        units.update(company.project_names())
+    else:
+        units[user.project] = company.projects[user.project].name
+    return render(
+        request,
+        "reports.html",
+        {"units": units, "kinds": KINDS, "month": request.app.state.store.now().strftime("%Y-%m")},
+    )
+
+
+async def report_page(request: Request) -> Response:
+    kind = request.path_params["kind"]
+    if kind not in KINDS:
+        raise HTTPError(404, f"没有报表“{kind}”")
+    report, tables, title = build(request, kind)
+    fmt = request.query_params.get("format", "html")
+    if fmt == "csv":
+        return _download(export.tables_csv(tables), "text/csv; charset=utf-8", f"{title}.csv")
+    if fmt == "xlsx":
+        content = workbook.workbook(tables, request.app.state.company.name)
+        return _download(
+            content,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            f"{title}.xlsx",
+        )
+    if fmt != "html":
+        raise HTTPError(422, "查询参数有误", errors={"format": "format 应为 html、csv 或 xlsx"})
+    query = urllib.parse.urlencode({k: v for k, v in request.query_params.items() if k != "format"})
+    return render(
+        request,
+        "report.html",
+        {
+            "kind": kind,
+            "title": title,
+            "report": report,
+            "tables": tables,
+            "chart": _chart(kind, report),
+            "query": query,
+            "kinds": KINDS,
+        },
+    )
+
+
+def _chart(kind: str, report: dict) -> str:
+    if kind == "complaints":
+        return charts.pareto(report["pareto"])
+    if kind == "inspections":
+        series = {report["projects"][p]: values for p, values in report["trend"].items()}
+        return charts.lines(report["months"], series, "检查平均得分趋势", high=100)
+    if kind == "objectives":
+        measured = [
+            o
+            for o in report["objectives"]
+            if o["values"] and o["unit"] == "%" and o["target"] is not None
+        ]
+        return "".join(
+            charts.lines(report["months"], {o["name"]: o["values"]}, f"{o['name']}（目标 {o['target']:g}%）",
+                         target=o["target"], high=100, unit="%")
+            for o in measured
+        )  # fmt: skip
+    return ""
+
+
+async def report_json(request: Request) -> JSONResponse:
+    kind = request.path_params["kind"]
+    if kind not in KINDS:
+        raise HTTPError(404, f"没有报表“{kind}”")
+    report, _, title = build(request, kind)
+    return JSONResponse({"kind": kind, "title": title, **report})

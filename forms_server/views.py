@@ -285,11 +285,31 @@ def _error_path(name: str) -> str:
     return f"fields.{rest}" if head == "f" else f"items.{rest}"
 
 
+def pending_deductions(request: Request, projects: dict[str, str]) -> dict[str, list[dict]]:
+    """Re-issued notices since each 管理处's previous assessment: to deduct in this one (QP-10 §4.8)."""
+    state = request.app.state
+    out: dict[str, list[dict]] = {}
+    for code in projects:
+        previous = state.store.find_submissions(form=state.company.assessment_form, projects=[code])
+        since = previous[0]["record_date"] if previous else ""
+        flagged = [
+            n for n in state.store.find("notices", [code], reissued=True) if n["issued_on"] > since
+        ]
+        if flagged:
+            out[code] = flagged
+    return out
+
+
 def _form_response(request, form, values, errors, client_key, status=200) -> Response:
     user = principal(request)
     projects = request.app.state.company.project_names()
     if user.role == "staff":
         projects = {user.project: projects.get(user.project, user.project)}
+    deductions = (
+        pending_deductions(request, projects)
+        if form.code == request.app.state.company.assessment_form
+        else {}
+    )
     return render(
         request,
         "form.html",
@@ -300,6 +320,7 @@ def _form_response(request, form, values, errors, client_key, status=200) -> Res
             "client_key": client_key,
             "projects": projects,
             "csrf": user.csrf,
+            "deductions": deductions,
         },
         status,
     )

@@ -376,3 +376,10 @@ def test_bad_report_parameters(dataset, params, path):
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["path"] == path
+
+
+def test_assessment_form_lists_reissued_notices_to_deduct(dataset):
+    client = login(dataset["app"], "quality")
+    page = client.get("/forms/QR-10-98/new").text
+    assert "上次考核后再次通知的整改项" in page
+    assert "翠湖花园管理处：1 项" in page and '<a href="/notices/QR-10-20-20261018-0001">' in page

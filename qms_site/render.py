@@ -61,6 +61,8 @@ def header(doc: Document, today: dt.date, lookup) -> str:
         f'<div class="qms-doc-header qms-status-{css}" data-search-exclude="true" markdown>',
         f'<dl class="qms-fields">{cells}</dl>',
     ]
+    history = posixpath.relpath(f"history/{doc.code.lower()}.md", posixpath.dirname(doc.src) or ".")
+    parts.append(f'<p class="qms-links" markdown>**修订历史：**[历次修订与版本对比]({history})</p>')
     for label, codes in (("引用文件", doc.references), ("相关记录", doc.records)):
         if codes:
             links = []

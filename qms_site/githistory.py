@@ -1,0 +1,95 @@
+"""What git knows about the controlled documents: commits and their text at each commit.
+
+Revision history pages and diffs are built from the repository's full history.
+In a shallow clone (CI checkouts often are) or outside a repository the history
+is incomplete: `History.complete` is False and the pages say so; `git fetch
+--unshallow` restores it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    date: str  # ISO 8601 author date
+    author: str
+    subject: str
+
+
+@dataclass
+class History:
+    repo: Path
+    available: bool = False
+    shallow: bool = False
+    head: str = ""
+    commits: dict[str, list[Commit]] = field(default_factory=dict)  # path → newest first
+
+    @property
+    def complete(self) -> bool:
+        return self.available and not self.shallow
+
+    def text_at(self, sha: str, path: str) -> str | None:
+        return show(self.repo, sha, path)
+
+
+def _git(repo: Path, *args: str) -> str | None:
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=120
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout if result.returncode == 0 else None
+
+
+def load(repo: Path, paths: list[str]) -> History:
+    """Commits touching each of ``paths`` (relative to ``repo``), newest first, in one git call."""
+    history = History(repo)
+    top = _git(repo, "rev-parse", "--show-toplevel")
+    if top is None:
+        return history
+    history.available = True
+    history.shallow = (_git(repo, "rev-parse", "--is-shallow-repository") or "").strip() == "true"
+    history.head = (_git(repo, "rev-parse", "HEAD") or "").strip()
+    prefix = Path(top.strip()).resolve()
+    offset = repo.resolve().relative_to(prefix).as_posix()
+    offset = "" if offset == "." else offset + "/"
+    wanted = set(paths)
+    log = (
+        _git(
+            repo,
+            "log",
+            "--format=%x1e%H%x1f%aI%x1f%an%x1f%s",
+            "--name-only",
+            "--no-renames",
+            "--",
+            *paths,
+        )
+        or ""
+    )
+    for block in log.split("\x1e")[1:]:
+        header, _, names = block.partition("\n")
+        sha, date, author, subject = header.split("\x1f", 3)
+        commit = Commit(sha, date, author, subject)
+        for name in names.split("\n"):
+            name = name.strip()
+            if not name:
+                continue
+            rel = name[len(offset) :] if name.startswith(offset) else name
+            if rel in wanted:
+                history.commits.setdefault(rel, []).append(commit)
+    return history
+
+
+def show(repo: Path, sha: str, path: str) -> str | None:
+    return _git(repo, "show", f"{sha}:./{path}")
+
+
+def branch_file(repo: Path, branch: str, path: str) -> str | None:
+    """A file of another branch (the published editions) without checking it out."""
+    return _git(repo, "show", f"{branch}:{path}")

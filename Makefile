@@ -9,13 +9,19 @@ PORT ?= 8000
 # The site engine reads mkdocs.yml explicitly (ProperDocs would otherwise look
 # for properdocs.yml first and print a rename notice).
 SITE := $(BIN)/properdocs build --strict -f mkdocs.yml
+# Published editions of the manual (mike) live on this branch; `make editions`
+# extracts it to editions/ for the server (plain files, no symlinks to follow).
+EDITIONS_BRANCH ?= editions
+MIKE := $(BIN)/mike
 
-.PHONY: help venv build serve test bench lint clean
+.PHONY: help venv build serve test bench lint clean release editions
 
 help:
 	@echo "make serve   构建手册并启动服务  http://$(HOST):$(PORT)"
 	@echo "make test    运行全部测试"
 	@echo "make build   严格构建网站到 site/"
+	@echo "make release EDITION=2026.1  发布一个手册版本(mike),latest 指向它"
+	@echo "make editions                把已发布的版本提取到 editions/(make serve 会自动执行)"
 	@echo "make bench   性能基准(bench/,打印与同次运行基线的比值)"
 	@echo "make lint    代码检查(ruff)"
 
@@ -30,8 +36,21 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 build: venv
 	$(SITE) --site-dir site
 
-serve: build
+serve: build editions
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m forms_server serve
+
+release: build
+	@test -n "$(EDITION)" || { echo "用法:make release EDITION=2026.1"; exit 2; }
+	$(MIKE) deploy --config-file mkdocs.yml --branch $(EDITIONS_BRANCH) --alias-type copy \
+		--update-aliases --title "$(EDITION)" --message "发布手册版本 $(EDITION)" $(EDITION) latest
+	$(MIKE) set-default --config-file mkdocs.yml --branch $(EDITIONS_BRANCH) latest
+	$(MAKE) editions
+
+editions:
+	@if git rev-parse --verify --quiet $(EDITIONS_BRANCH) >/dev/null; then \
+		rm -rf editions.new && mkdir editions.new && git archive $(EDITIONS_BRANCH) | tar -x -C editions.new && \
+		rm -rf editions && mv editions.new editions && echo "已发布的版本已提取到 editions/"; \
+	else echo "尚未发布手册版本(make release EDITION=…)"; fi
 
 test: venv
 	$(BIN)/python -m pytest

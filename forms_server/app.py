@@ -122,6 +122,24 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def editions_mount(settings: Settings):
+    """Every published edition at /editions/<edition>/ (latest at /editions/latest/)."""
+    if (settings.editions_dir / "versions.json").is_file():
+        return Mount(
+            "/editions",
+            LoginRequired(StaticFiles(directory=settings.editions_dir, html=True)),
+            name="editions",
+        )
+
+    async def none_yet(request: Request):
+        raise HTTPError(
+            404,
+            "尚未发布手册版本。发布方法：make release EDITION=2026.1（见 README“发布手册版本”）",
+        )
+
+    return Route("/editions/{rest:path}", none_yet)
+
+
 class AppState:
     """What handlers share, on ``app.state``."""
 
@@ -199,6 +217,7 @@ def create_app(settings: Settings, store: Store) -> Starlette:
         Route("/api/attachments", api.upload_attachment, methods=["POST"]),
         Route("/api/reports/{kind}", report_views.report_json),
         Route("/api/{rest:path}", api_not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        editions_mount(settings),
         Mount("/static-app", StaticFiles(directory=HERE / "static"), name="app-static"),
         Mount(
             "/", LoginRequired(StaticFiles(directory=settings.site_dir, html=True)), name="manual"

@@ -16,6 +16,8 @@ class Settings:
     port: int = 8000
     data_dir: Path = PROJECT_DIR / "data" / "db"
     site_dir: Path = PROJECT_DIR / "site"
+    #: Published editions of the manual, extracted from the editions branch (`make editions`).
+    editions_dir: Path = PROJECT_DIR / "editions"
     forms_dir: Path = PROJECT_DIR / "data" / "forms"
     config_file: Path = PROJECT_DIR / "data" / "qms.yml"
     timezone: str = "Asia/Shanghai"
@@ -65,6 +67,7 @@ class Settings:
             port=int(port),
             data_dir=path("QMS_DATA_DIR", PROJECT_DIR / "data" / "db"),
             site_dir=path("QMS_SITE_DIR", PROJECT_DIR / "site"),
+            editions_dir=path("QMS_EDITIONS_DIR", PROJECT_DIR / "editions"),
             forms_dir=path("QMS_FORMS_DIR", PROJECT_DIR / "data" / "forms"),
             config_file=path("QMS_CONFIG", PROJECT_DIR / "data" / "qms.yml"),
             timezone=timezone,

@@ -41,7 +41,7 @@ serve: build editions
 
 release: build
 	@test -n "$(EDITION)" || { echo "用法:make release EDITION=2026.1"; exit 2; }
-	$(MIKE) deploy --config-file mkdocs.yml --branch $(EDITIONS_BRANCH) --alias-type copy \
+	PATH="$(abspath $(BIN)):$$PATH" $(MIKE) deploy --config-file mkdocs.yml --branch $(EDITIONS_BRANCH) --alias-type copy \
 		--update-aliases --title "$(EDITION)" --message "发布手册版本 $(EDITION)" $(EDITION) latest
 	$(MIKE) set-default --config-file mkdocs.yml --branch $(EDITIONS_BRANCH) latest
 	$(MAKE) editions

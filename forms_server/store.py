@@ -756,7 +756,82 @@ class Store:
             self._commit(changes)
             return record
 
+    # Read-and-acknowledge ---------------------------------------------------------------
+
+    def acknowledge(
+        self, username: str, code: str, version: str, edition: str | None, commit: str | None
+    ) -> dict:
+        """Record that ``username`` read ``code`` at ``version``; a second click changes nothing."""
+        with self._mutate_lock:
+            q = Query()
+            found = self.search(
+                "acknowledgements",
+                (q.username == username) & (q.code == code) & (q.version == version),
+            )
+            if found:
+                return {k: v for k, v in found[0].items() if k != "id"}
+            doc = {"username": username, "code": code, "version": version, "edition": edition, "commit": commit,
+                   "at": self.now_iso()}  # fmt: skip
+            self._commit(
+                [
+                    Change(
+                        "acknowledgements",
+                        self._new_id("acknowledgements"),
+                        doc,
+                        by=username,
+                        action="create",
+                    )
+                ]
+            )
+            return doc
+
     # History ---------------------------------------------------------------------------
+
+    def record_history(self, table: str, number: str) -> list[dict]:
+        """Every change of the record numbered ``number``, oldest first."""
+        with self._rw.read():
+            doc_id = self._indexes.get((table, "number"), {}).get(number)
+        return [] if doc_id is None else self.history_of(table, doc_id)
+
+    def verify(self) -> dict:
+        """Check the history chain and that every record matches its last history entry.
+
+        Returns {"ok", "entries", "records", "broken": None or {"seq", "table", "record", "at",
+        "reason"}} and, when intact, "head": the hash of the newest entry. Noting the head (the
+        evidence export prints it) lets a later check prove that the chain was not rewritten
+        from an earlier point on.
+        """
+        with self._rw.read():
+            entries = sorted(self.tables.get("history", {}).values(), key=lambda e: e.get("seq", 0))
+            previous = ZERO_HASH
+            last: dict[tuple[str, str], dict] = {}
+            for number, entry in enumerate(entries, start=1):
+                problem = None
+                if entry.get("seq") != number:
+                    problem = f"序号不连续：应为第 {number} 条，记为第 {entry.get('seq')} 条"
+                elif entry.get("prev") != previous:
+                    problem = "与上一条历史记录的链接（prev）不符：其前的记录被改动、删除或插入"
+                elif entry_hash(entry) != entry.get("hash"):
+                    problem = "内容被改动：重新计算的哈希与记录的哈希不符"
+                if problem:
+                    return {"ok": False, "entries": len(entries), "records": 0,
+                            "broken": {"seq": number, "table": entry.get("table"), "record": entry.get("record"),
+                                       "at": entry.get("at"), "reason": problem}}  # fmt: skip
+                previous = entry["hash"]
+                last[(entry["table"], entry["record"])] = entry
+            checked = 0
+            for (table, record), entry in sorted(last.items(), key=lambda kv: kv[1]["seq"]):
+                doc = self.tables.get(table, {}).get(record)
+                digest = (
+                    None if doc is None else hashlib.sha256(encode(doc).encode("utf-8")).hexdigest()
+                )
+                checked += 1
+                if digest != entry.get("digest"):
+                    return {"ok": False, "entries": len(entries), "records": checked,
+                            "broken": {"seq": entry["seq"], "table": table, "record": record, "at": entry["at"],
+                                       "reason": f"记录（{table} 第 {record} 号）的当前内容与其最后一条变更历史不符：记录被改动"}}  # fmt: skip
+            return {"ok": True, "entries": len(entries), "records": checked, "broken": None,
+                    "head": previous}  # fmt: skip
 
     def history_of(self, table: str, doc_id: str) -> list[dict]:
         q = Query()

@@ -246,3 +246,93 @@ def test_attachments_are_durable_files(store):
     meta, content = store.get_attachment(doc["attachment_id"])
     assert content == b"\x89PNG\r\n\x1a\nxx" and meta["content_type"] == "image/png"
     assert store.attachments_exist([doc["attachment_id"], "0" * 32]) == ["0" * 32]
+
+
+def test_acknowledging_twice_keeps_one_record(store):
+    first = store.acknowledge("chen", "QP-01", "A/1", "2026.1", "abc123")
+    again = store.acknowledge("chen", "QP-01", "A/1", "2026.2", "def456")
+    assert again == first and store.count("acknowledgements") == 1
+    store.acknowledge("chen", "QP-01", "A/2", None, None)
+    assert sorted(a["version"] for a in store.search("acknowledgements")) == ["A/1", "A/2"]
+
+
+def test_record_history_lists_every_change_of_a_numbered_record(store):
+    number = store.add_submission(record(), "chen")["number"]
+    store.update("submissions", number, lambda d: {**d, "note": "补记"}, by="zhang", action="amend")
+    history = store.record_history("submissions", number)
+    assert [(e["action"], e["by"]) for e in history] == [("create", "chen"), ("amend", "zhang")]
+    assert history[1]["changes"] == {"note": [None, "补记"]}
+    assert store.record_history("submissions", "QR-10-03-20990101-0001") == []
+
+
+def filled(tmp_path) -> list[str]:
+    """A closed data directory with three records and a change; returns their numbers."""
+    with Store(tmp_path / "db", clock) as s:
+        numbers = [s.add_submission(record(), "chen")["number"] for _ in range(3)]
+        s.update(
+            "submissions", numbers[1], lambda d: {**d, "note": "补记"}, by="zhang", action="amend"
+        )
+    return numbers
+
+
+def test_an_untouched_chain_verifies(tmp_path):
+    filled(tmp_path)
+    with Store(tmp_path / "db", clock) as s:
+        result = s.verify()
+        head = max(s.search("history"), key=lambda e: e["seq"])["hash"]
+    assert result == {"ok": True, "entries": 4, "records": 3, "broken": None, "head": head}
+
+
+def test_a_changed_history_entry_is_named(tmp_path):
+    filled(tmp_path)
+    path = tmp_path / "db" / "qms.json"
+    data = json.loads(path.read_text("utf-8"))
+    data["history"]["2"]["by"] = "wang"  # someone rewrites who made the record
+    path.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    with Store(tmp_path / "db", clock) as s:
+        result = s.verify()
+    assert result["ok"] is False
+    assert result["broken"]["seq"] == 2 and result["broken"]["table"] == "submissions"
+    assert "内容被改动" in result["broken"]["reason"]
+
+
+def test_a_deleted_history_entry_is_named(tmp_path):
+    filled(tmp_path)
+    path = tmp_path / "db" / "qms.json"
+    data = json.loads(path.read_text("utf-8"))
+    del data["history"]["3"]
+    path.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    with Store(tmp_path / "db", clock) as s:
+        broken = s.verify()["broken"]
+    assert broken["seq"] == 3 and "序号不连续" in broken["reason"]
+
+
+def test_a_record_changed_without_history_is_named(tmp_path):
+    numbers = filled(tmp_path)
+    path = tmp_path / "db" / "qms.json"
+    data = json.loads(path.read_text("utf-8"))
+    data["submissions"]["1"]["values"]["checker"] = "王五"
+    path.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    with Store(tmp_path / "db", clock) as s:
+        broken = s.verify()["broken"]
+    assert (broken["seq"], broken["record"]) == (1, "1")
+    assert numbers[0] != numbers[1] and "记录被改动" in broken["reason"]
+
+
+def test_a_changed_journal_line_is_named(tmp_path):
+    """Tampering before compaction: the entry lives only in the journal."""
+    s = Store(tmp_path / "db", clock).open()
+    for _ in range(2):
+        s.add_submission(record(), "chen")
+    crash(s)
+    (path,) = (tmp_path / "db").glob("journal-*.jsonl")
+    lines = path.read_text("utf-8").splitlines()
+    entry = json.loads(lines[1])
+    for op in entry["ops"]:
+        if op["t"] == "history":
+            op["doc"]["at"] = "2026-11-20T08:00:00+08:00"  # back-dated
+    lines[1] = json.dumps(entry, ensure_ascii=False)
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    with Store(tmp_path / "db", clock) as s:
+        broken = s.verify()["broken"]
+    assert broken["seq"] == 2 and "内容被改动" in broken["reason"]

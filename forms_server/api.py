@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from forms_server import openapi, records
-from forms_server.auth import principal
+from forms_server.auth import check_header_csrf, principal
 from forms_server.definitions import FormDef
 from forms_server.errors import HTTPError
 from forms_server.records import Upload, check_upload
@@ -145,6 +145,9 @@ async def me(request: Request) -> JSONResponse:
             "display_name": user.display_name,
             "role": user.role,
             "project": user.project,
+            "team": user.team,
+            # For scripts of the manual's pages, which post with the session's cookie.
+            "csrf_token": user.csrf if user.via == "session" else None,
         }
     )
 
@@ -170,6 +173,7 @@ async def create_submission(request: Request) -> JSONResponse:
     form = request.app.state.forms.get(code)
     if form is None:
         raise HTTPError(404, f"没有表格 {code}")
+    check_header_csrf(request)
     data = await read_json(request)
     key = request.headers.get("idempotency-key", "").strip()[:64] or None
     try:
@@ -227,6 +231,7 @@ async def upload_attachment(request: Request) -> JSONResponse:
     user = principal(request)
     if not user.can_submit_any:
         raise HTTPError(403, f"{user.role_name}角色不能上传照片")
+    check_header_csrf(request)
     settings = request.app.state.settings
     max_bytes = settings.max_upload_mb * 1024 * 1024
     body = await read_body(request, max_bytes, f"照片超过 {settings.max_upload_mb} MB")

@@ -19,7 +19,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from forms_server import api, config, records, report_views, views, workflow_views
+from forms_server import ack_views, api, config, records, report_views, views, workflow_views
+from forms_server.acknowledgements import ManualFile
 from forms_server.auth import ROLES, AuthBackend, Throttle
 from forms_server.definitions import load_dir
 from forms_server.errors import (
@@ -102,6 +103,9 @@ class SecurityHeaders:
                 "/reports",
                 "/complaints",
                 "/notices",
+                "/reinspections",
+                "/acknowledgements",
+                "/history",
             )
         )
 
@@ -205,6 +209,8 @@ def create_app(settings: Settings, store: Store) -> Starlette:
         Route("/reinspections/{number}", workflow_views.reinspection_page),
         Route("/reports/", report_views.index),
         Route("/reports/{kind}", report_views.report_page),
+        Route("/acknowledgements/", ack_views.matrix_page),
+        Route("/acknowledgements/mine", ack_views.mine_page, methods=["GET", "POST"]),
         Route("/account/password", views.password_page, methods=["GET", "POST"]),
         Route("/admin/users", views.users_page, methods=["GET", "POST"]),
         Route("/api/openapi.json", api.openapi_document),
@@ -216,6 +222,9 @@ def create_app(settings: Settings, store: Store) -> Starlette:
         Route("/api/submissions/{number}", api.get_submission),
         Route("/api/attachments", api.upload_attachment, methods=["POST"]),
         Route("/api/reports/{kind}", report_views.report_json),
+        Route("/api/acknowledgements", ack_views.api_matrix, methods=["GET"]),
+        Route("/api/acknowledgements", ack_views.api_acknowledge, methods=["POST"]),
+        Route("/api/acknowledgements/mine", ack_views.api_mine),
         Route("/api/{rest:path}", api_not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         editions_mount(settings),
         Mount("/static-app", StaticFiles(directory=HERE / "static"), name="app-static"),
@@ -241,6 +250,7 @@ def create_app(settings: Settings, store: Store) -> Starlette:
     state.store = store
     state.forms = loaded.forms
     state.company = company
+    state.manual = ManualFile(settings.site_dir)
     state.templates = templates
     state.throttle = Throttle(settings.login_attempts, settings.login_lockout_minutes * 60)
     state.setup_file = settings.data_dir / SETUP_FILE

@@ -47,6 +47,11 @@ SCHEMAS: dict = {
             "display_name": {"type": "string"},
             "role": {"type": "string", "enum": ["staff", "quality", "auditor", "admin"]},
             "project": {"type": ["string", "null"]},
+            "team": {"type": ["string", "null"]},
+            "csrf_token": {
+                "type": ["string", "null"],
+                "description": "以会话（浏览器 Cookie）访问时，写操作须在请求头 X-CSRF-Token 中带上此值；令牌访问时为 null",
+            },
         },
     },
     "FormSummary": {
@@ -193,6 +198,102 @@ SCHEMAS: dict = {
             "month": {"type": "string"},
             "due": {"type": "string", "description": "月度报告的报送期限（次月 5 日）"},
             "months": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "Acknowledgement": {
+        "type": "object",
+        "required": ["username", "code", "version", "edition", "commit", "at"],
+        "properties": {
+            "username": {"type": "string"},
+            "code": {"type": "string", "examples": ["QP-01"]},
+            "version": {"type": "string", "examples": ["A/1"]},
+            "edition": {"type": ["string", "null"], "description": "阅读时的手册版次，如 2026.1"},
+            "commit": {"type": ["string", "null"], "description": "阅读时手册的 git 提交"},
+            "at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "AcknowledgementRequest": {
+        "type": "object",
+        "required": ["code", "version"],
+        "properties": {
+            "code": {"type": "string"},
+            "version": {"type": "string", "description": "所阅读的版本，须为现行版本"},
+            "edition": {"type": ["string", "null"]},
+            "commit": {"type": ["string", "null"]},
+        },
+    },
+    "MyDocuments": {
+        "type": "object",
+        "required": ["username", "items"],
+        "properties": {
+            "username": {"type": "string"},
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": [
+                        "code",
+                        "title",
+                        "type",
+                        "version",
+                        "url",
+                        "state",
+                        "acknowledged",
+                    ],
+                    "properties": {
+                        "code": {"type": "string"},
+                        "title": {"type": "string"},
+                        "type": {"type": "string", "enum": ["质量手册", "程序文件", "作业指导书"]},
+                        "version": {"type": "string", "description": "现行版本"},
+                        "url": {"type": "string"},
+                        "state": {"type": "string", "enum": ["已确认", "旧版已确认", "未确认"]},
+                        "acknowledged": {
+                            "type": ["object", "null"],
+                            "description": "最近一次确认（可能是旧版本）",
+                        },
+                    },
+                },
+            },
+        },
+    },
+    "AcknowledgementMatrix": {
+        "type": "object",
+        "required": ["edition", "commit", "documents", "readers"],
+        "properties": {
+            "edition": {"type": ["string", "null"]},
+            "commit": {"type": ["string", "null"]},
+            "documents": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["code", "title", "version", "type"],
+                    "properties": {
+                        "code": {"type": "string"},
+                        "title": {"type": "string"},
+                        "version": {"type": "string"},
+                        "type": {"type": "string"},
+                    },
+                },
+            },
+            "readers": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["username", "done", "total", "documents"],
+                    "properties": {
+                        "username": {"type": "string"},
+                        "display_name": {"type": ["string", "null"]},
+                        "project": {"type": ["string", "null"]},
+                        "team": {"type": ["string", "null"]},
+                        "done": {"type": "integer", "description": "已确认现行版本的文件数"},
+                        "total": {"type": "integer"},
+                        "documents": {
+                            "type": "object",
+                            "description": "文件编号 → {state, version, at, edition, commit}",
+                        },
+                    },
+                },
+            },
         },
     },
     "Attachment": {
@@ -388,6 +489,76 @@ PATHS: dict = {
                 "422": _error("查询参数有误"),
                 **COMMON_ERRORS,
             },
+        }
+    },
+    "/api/acknowledgements": {
+        "get": {
+            "summary": "文件阅读确认矩阵（品质管理、审核员、管理员）",
+            "operationId": "acknowledgementMatrix",
+            "parameters": [
+                {
+                    "name": n,
+                    "in": "query",
+                    "required": False,
+                    "description": d,
+                    "schema": {"type": "string"},
+                }
+                for n, d in (
+                    ("project", "管理处代码"),
+                    ("team", "班组/部门"),
+                    ("type", "质量手册、程序文件或作业指导书"),
+                    ("state", "missing：只列有未确认文件的人员"),
+                )
+            ],
+            "responses": {
+                "200": _json("AcknowledgementMatrix", "确认矩阵"),
+                "422": _error("查询参数有误"),
+                **COMMON_ERRORS,
+            },
+        },
+        "post": {
+            "summary": "确认已阅读某文件的现行版本（员工、品质管理）",
+            "operationId": "acknowledge",
+            "parameters": [
+                {
+                    "name": "X-CSRF-Token",
+                    "in": "header",
+                    "required": False,
+                    "description": "以会话访问时必填（取自 /api/me 的 csrf_token）",
+                    "schema": {"type": "string"},
+                }
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/AcknowledgementRequest"}
+                    }
+                },
+            },
+            "responses": {
+                "201": _json("Acknowledgement", "已记录（重复确认返回原记录）"),
+                "404": _error("没有此现行文件"),
+                "409": _error("所读版本不是现行版本"),
+                "422": _error("确认内容有误"),
+                **COMMON_ERRORS,
+            },
+        },
+    },
+    "/api/acknowledgements/mine": {
+        "get": {
+            "summary": "我需要确认的现行文件及确认状态",
+            "operationId": "myAcknowledgements",
+            "parameters": [
+                {
+                    "name": "code",
+                    "in": "query",
+                    "required": False,
+                    "description": "只查一个文件",
+                    "schema": {"type": "string"},
+                }
+            ],
+            "responses": {"200": _json("MyDocuments", "现行文件及状态"), **COMMON_ERRORS},
         }
     },
     "/api/attachments": {

@@ -112,7 +112,7 @@ def build(request: Request, kind: str) -> tuple[dict, list[report_tables.Table],
     return report, tables, f"{unit_name}{months[0]}至{months[-1]}{KINDS[kind]}"
 
 
-def _download(content: bytes, media: str, name: str) -> Response:
+def download(content: bytes, media: str, name: str) -> Response:
     return Response(content, media_type=media,
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{urllib.parse.quote(name)}"})  # fmt: skip
 
@@ -143,10 +143,10 @@ async def report_page(request: Request) -> Response:
     report, tables, title = build(request, kind)
     fmt = request.query_params.get("format", "html")
     if fmt == "csv":
-        return _download(export.tables_csv(tables), "text/csv; charset=utf-8", f"{title}.csv")
+        return download(export.tables_csv(tables), "text/csv; charset=utf-8", f"{title}.csv")
     if fmt == "xlsx":
         content = workbook.workbook(tables, request.app.state.company.name)
-        return _download(
+        return download(
             content,
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             f"{title}.xlsx",

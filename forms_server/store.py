@@ -785,6 +785,10 @@ class Store:
             )
             return doc
 
+    def search_acknowledgements(self, username: str | None = None) -> list[dict]:
+        q = Query()
+        return self.search("acknowledgements", None if username is None else q.username == username)
+
     # History ---------------------------------------------------------------------------
 
     def record_history(self, table: str, number: str) -> list[dict]:

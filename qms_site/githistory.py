@@ -47,6 +47,11 @@ def _git(repo: Path, *args: str) -> str | None:
     return result.stdout if result.returncode == 0 else None
 
 
+def head(repo: Path) -> str:
+    """The commit the working tree is at ("" outside a git repository)."""
+    return (_git(repo, "rev-parse", "HEAD") or "").strip()
+
+
 def load(repo: Path, paths: list[str]) -> History:
     """Commits touching each of ``paths`` (relative to ``repo``), newest first, in one git call."""
     history = History(repo)
@@ -55,7 +60,7 @@ def load(repo: Path, paths: list[str]) -> History:
         return history
     history.available = True
     history.shallow = (_git(repo, "rev-parse", "--is-shallow-repository") or "").strip() == "true"
-    history.head = (_git(repo, "rev-parse", "HEAD") or "").strip()
+    history.head = head(repo)
     prefix = Path(top.strip()).resolve()
     offset = repo.resolve().relative_to(prefix).as_posix()
     offset = "" if offset == "." else offset + "/"

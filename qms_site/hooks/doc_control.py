@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
 from qms_site import catalog as catalog_module
-from qms_site import render
+from qms_site import githistory, render
 from qms_site.doccontrol import OBSOLETE
 
 # Overdue reviews are advisory unless the strict setting is on. They are logged
@@ -41,6 +42,7 @@ DEFAULT_SETTINGS = {
     "forms_dir": "data/forms",
     "overdue_review": "warn",
 }
+_build = {"edition": "", "commit": ""}
 
 
 # Hooks -----------------------------------------------------------------------
@@ -71,6 +73,9 @@ def on_config(config):
         lines = "\n".join(f"  - {p}" for p in catalog.errors)
         raise PluginError(f"文件控制检查未通过，共 {len(catalog.errors)} 个问题：\n{lines}")
     catalog_module.publish(catalog)
+    # What a reader's confirmation records as "read in": the edition and the commit.
+    _build["edition"] = os.environ.get("MIKE_DOCS_VERSION", "")
+    _build["commit"] = githistory.head(project_dir)
 
     if not config.nav:
         config.nav = _navigation(catalog, docs_dir, settings["controlled_dirs"])
@@ -86,6 +91,8 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     return (
         f"# {render.page_title(doc)}\n\n"
         + render.header(doc, today, catalog.get)
+        + "\n"
+        + render.acknowledge_box(doc, _build["edition"], _build["commit"])
         + "\n"
         + markdown
         + "\n"

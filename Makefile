@@ -14,7 +14,7 @@ SITE := $(BIN)/properdocs build --strict -f mkdocs.yml
 EDITIONS_BRANCH ?= editions
 MIKE := $(BIN)/mike
 
-.PHONY: help venv build serve test bench lint clean release editions
+.PHONY: help venv build serve test bench lint clean release _release-check editions
 
 help:
 	@echo "make serve   构建手册并启动服务  http://$(HOST):$(PORT)"
@@ -39,8 +39,14 @@ build: venv
 serve: build editions
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m forms_server serve
 
-release: build
-	@test -n "$(EDITION)" || { echo "用法:make release EDITION=2026.1"; exit 2; }
+_release-check:
+	@test -n "$(EDITION)" || { echo "用法：make release EDITION=2026.1"; exit 2; }
+	@case "$(EDITION)" in latest|*[!0-9A-Za-z._-]*) \
+		echo "版本号“$(EDITION)”不可用：只能含字母、数字、点、横线和下划线，且不能是 latest"; exit 2;; esac
+	@test -z "$$(git status --porcelain -- docs data/forms data/qms.yml mkdocs.yml)" || { \
+		echo "docs/、data/ 或 mkdocs.yml 有未提交的修改。发布的版本应对应一个确定的提交：请先 git commit。"; exit 2; }
+
+release: _release-check build
 	PATH="$(abspath $(BIN)):$$PATH" $(MIKE) deploy --config-file mkdocs.yml --branch $(EDITIONS_BRANCH) --alias-type copy \
 		--update-aliases --title "$(EDITION)" --message "发布手册版本 $(EDITION)" $(EDITION) latest
 	$(MIKE) set-default --config-file mkdocs.yml --branch $(EDITIONS_BRANCH) latest

@@ -7,6 +7,8 @@
     token create NAME [--name 用途]          prints the token once
     token list | token revoke TOKEN_ID
     compact                                  fold the journal into qms.json (plain TinyDB)
+    verify                                   check the history's hash chain (exit 1 if broken)
+    evidence --from DATE --to DATE --out F   the auditor's evidence zip for a period
 
 Commands that change data open the data directory themselves, so they run while
 the server is stopped (one process owns a data directory); while it runs, use the
@@ -32,7 +34,7 @@ def open_store(settings: Settings) -> Store:
         return Store(settings.data_dir, lambda: dt.datetime.now(settings.tz)).open()
     except StorageError as exc:
         raise SystemExit(
-            f"{exc}\n如服务正在运行，请停止服务后再执行此命令，或在网页“用户管理”中操作。"
+            f"{exc}\n如服务正在运行，请停止服务后再执行此命令，或在网页中操作（用户管理；审核 → 校验变更历史、导出审核证据）。"
         ) from exc
 
 
@@ -51,15 +53,18 @@ def read_password(prompt: str = "密码： ") -> str:
     return password
 
 
-def check_role(settings: Settings, role: str | None, project: str | None) -> None:
+def check_role(
+    settings: Settings, role: str | None, project: str | None, team: str | None = None
+) -> None:
     from forms_server import config
 
     if role is not None and role not in ROLES:
         raise SystemExit(f"角色应为 {', '.join(ROLES)} 之一")
-    if role == "staff":
-        projects = config.load(settings.config_file).projects
-        if project not in projects:
-            raise SystemExit(f"员工必须指定管理处 --project，可选：{', '.join(projects)}")
+    company = config.load(settings.config_file)
+    if role == "staff" and project not in company.projects:
+        raise SystemExit(f"员工必须指定管理处 --project，可选：{', '.join(company.projects)}")
+    if team and team not in company.teams:
+        raise SystemExit(f"班组 {team} 不存在，可选：{', '.join(company.teams)}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -79,6 +84,12 @@ def main(argv: list[str] | None = None) -> None:
         help="生成最近几个月（默认 3）",
     )
     demo.add_argument("--force", action="store_true", help="数据目录中已有记录时仍然生成")
+
+    commands.add_parser("verify", help="校验变更历史的哈希链（发现问题时退出码为 1）")
+    proof = commands.add_parser("evidence", help="导出一个期间的审核证据 zip")
+    proof.add_argument("--from", dest="date_from", required=True, help="起始日期，如 2026-10-01")
+    proof.add_argument("--to", dest="date_to", required=True, help="结束日期，如 2026-12-31")
+    proof.add_argument("--out", required=True, help="输出文件，如 审核证据.zip")
 
     user = commands.add_parser("user", help="用户管理").add_subparsers(dest="action", required=True)
     add = user.add_parser("add", help="新建用户（密码从标准输入读取）")
@@ -129,8 +140,15 @@ def run(args, settings: Settings, store: Store) -> None:
     if args.command == "compact":
         store.compact()
         print(f"已合并：{settings.data_dir / 'qms.json'}")
+    elif args.command == "verify":
+        result = store.verify()
+        print(verification_text(result))
+        if not result["ok"]:
+            raise SystemExit(1)
+    elif args.command == "evidence":
+        write_evidence(args, settings, store)
     elif args.command == "user" and args.action == "add":
-        check_role(settings, args.role, args.project)
+        check_role(settings, args.role, args.project, args.team)
         password = read_password()
         store.add_user(
             {
@@ -138,6 +156,7 @@ def run(args, settings: Settings, store: Store) -> None:
                 "display_name": args.display_name or args.username,
                 "role": args.role,
                 "project": args.project if args.role == "staff" else None,
+                "team": args.team if args.role == "staff" else None,
                 "active": True,
                 "password_hash": hash_password(password),
             },
@@ -185,6 +204,44 @@ def run(args, settings: Settings, store: Store) -> None:
     elif args.command == "token" and args.action == "revoke":
         store.revoke_token(args.token_id, by="cli")
         print(f"令牌 {args.token_id} 已吊销")
+
+
+def verification_text(result: dict) -> str:
+    if result["ok"]:
+        return (
+            f"变更历史完整：{result['entries']} 条变更历史，哈希链连续；"
+            f"{result['records']} 条记录与其最后一次变更一致。\n链头哈希：{result['head']}"
+        )
+    b = result["broken"]
+    return (
+        f"发现问题：第 {b['seq']} 条变更历史起不可信（{b['table']} 第 {b['record']} 号记录，{b['at']}）。\n"
+        f"原因：{b['reason']}"
+    )
+
+
+def write_evidence(args, settings: Settings, store: Store) -> None:
+    import types
+    from pathlib import Path
+
+    from forms_server import config, evidence
+    from forms_server.acknowledgements import ManualFile
+    from forms_server.definitions import load_dir
+
+    errors = evidence.period_problems(args.date_from, args.date_to)
+    if errors:
+        raise SystemExit("；".join(f"--{k}：{v}" for k, v in errors.items()))
+    loaded = load_dir(settings.forms_dir, settings.forms_dir.parent.parent)
+    state = types.SimpleNamespace(store=store, forms=loaded.forms, company=config.load(settings.config_file),
+                                  manual=ManualFile(settings.site_dir))  # fmt: skip
+    result = store.verify()
+    content = evidence.build(state, args.date_from, args.date_to, "命令行导出", result)
+    out = Path(args.out)
+    try:
+        out.write_bytes(content)
+    except OSError as exc:
+        raise SystemExit(f"无法写入 {out}：{exc.strerror}") from exc
+    print(f"已导出：{out}（{len(content) // 1024} KB）")
+    print(verification_text(result))
 
 
 def make_demo(settings: Settings, months: int, force: bool) -> None:

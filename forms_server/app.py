@@ -19,7 +19,16 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from forms_server import ack_views, api, config, records, report_views, views, workflow_views
+from forms_server import (
+    ack_views,
+    api,
+    audit_views,
+    config,
+    records,
+    report_views,
+    views,
+    workflow_views,
+)
 from forms_server.acknowledgements import ManualFile
 from forms_server.auth import ROLES, AuthBackend, Throttle
 from forms_server.definitions import load_dir
@@ -213,6 +222,9 @@ def create_app(settings: Settings, store: Store) -> Starlette:
         Route("/acknowledgements/mine", ack_views.mine_page, methods=["GET", "POST"]),
         Route("/account/password", views.password_page, methods=["GET", "POST"]),
         Route("/admin/users", views.users_page, methods=["GET", "POST"]),
+        Route("/admin/audit", audit_views.audit_page),
+        Route("/admin/evidence", audit_views.evidence_zip),
+        Route("/history/{table}/{number}", audit_views.record_history_page),
         Route("/api/openapi.json", api.openapi_document),
         Route("/api/me", api.me),
         Route("/api/forms", api.list_forms),
@@ -221,6 +233,7 @@ def create_app(settings: Settings, store: Store) -> Starlette:
         Route("/api/submissions", api.list_submissions),
         Route("/api/submissions/{number}", api.get_submission),
         Route("/api/attachments", api.upload_attachment, methods=["POST"]),
+        Route("/api/history/{table}/{number}", audit_views.api_record_history),
         Route("/api/reports/{kind}", report_views.report_json),
         Route("/api/acknowledgements", ack_views.api_matrix, methods=["GET"]),
         Route("/api/acknowledgements", ack_views.api_acknowledge, methods=["POST"]),

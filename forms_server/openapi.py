@@ -296,6 +296,57 @@ SCHEMAS: dict = {
             },
         },
     },
+    "RecordHistory": {
+        "type": "object",
+        "required": ["table", "number", "entries"],
+        "properties": {
+            "table": {
+                "type": "string",
+                "enum": ["submissions", "complaints", "notices", "reinspections"],
+            },
+            "number": {"type": "string"},
+            "entries": {
+                "type": "array",
+                "description": "按时间顺序的每次变更；hash 由本条内容和上一条的 hash（prev）计算，构成哈希链",
+                "items": {
+                    "type": "object",
+                    "required": [
+                        "seq",
+                        "at",
+                        "by",
+                        "table",
+                        "record",
+                        "action",
+                        "changes",
+                        "digest",
+                        "prev",
+                        "hash",
+                    ],
+                    "properties": {
+                        "seq": {"type": "integer"},
+                        "at": {"type": "string", "format": "date-time"},
+                        "by": {"type": "string"},
+                        "table": {"type": "string"},
+                        "record": {"type": "string"},
+                        "action": {
+                            "type": "string",
+                            "description": "create、reinspect、reissue 或流程操作名（派单、回访…）",
+                        },
+                        "changes": {
+                            "type": "object",
+                            "description": "字段 → [原值, 新值]；创建时为空",
+                        },
+                        "digest": {
+                            "type": ["string", "null"],
+                            "description": "变更后记录内容的 sha256",
+                        },
+                        "prev": {"type": "string"},
+                        "hash": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
     "Attachment": {
         "type": "object",
         "required": ["id", "content_type", "size"],
@@ -559,6 +610,29 @@ PATHS: dict = {
                 }
             ],
             "responses": {"200": _json("MyDocuments", "现行文件及状态"), **COMMON_ERRORS},
+        }
+    },
+    "/api/history/{table}/{number}": {
+        "get": {
+            "summary": "一条记录、投诉、整改通知书或复查记录的完整变更历史",
+            "operationId": "recordHistory",
+            "parameters": [
+                {
+                    "name": "table",
+                    "in": "path",
+                    "required": True,
+                    "schema": {
+                        "type": "string",
+                        "enum": ["submissions", "complaints", "notices", "reinspections"],
+                    },
+                },
+                NUMBER,
+            ],
+            "responses": {
+                "200": _json("RecordHistory", "变更历史"),
+                "404": _error("没有此记录"),
+                **COMMON_ERRORS,
+            },
         }
     },
     "/api/attachments": {

@@ -71,8 +71,7 @@ def _unit(request: Request) -> tuple[str, str, list[str]]:
     raise HTTPError(422, "查询参数有误", errors={"unit": f"没有管理处或分公司“{requested}”"})
 
 
-def _data(request: Request, projects: list[str], months: list[str]):
-    store = request.app.state.store
+def _data(store, projects: list[str], months: list[str]):
     submissions = store.find_submissions(
         projects=projects, date_from=f"{months[0]}-01", date_to=f"{months[-1]}-31"
     )
@@ -85,20 +84,31 @@ def _data(request: Request, projects: list[str], months: list[str]):
 
 
 def build(request: Request, kind: str) -> tuple[dict, list[report_tables.Table], str]:
-    state = request.app.state
+    now = request.app.state.store.now()
+    unit = _unit(request)
+    if kind == "monthly":
+        months = [_month(request, "month", now.strftime("%Y-%m"))]
+    else:
+        months = _period(request)
+    return compute(request.app.state, kind, unit, months)
+
+
+def compute(
+    state, kind: str, unit: tuple[str, str, list[str]], months: list[str]
+) -> tuple[dict, list[report_tables.Table], str]:
+    """One report of ``unit`` (code, name, its 管理处) over ``months`` (the monthly report: one month)."""
     company, store = state.company, state.store
     now = store.now()
-    unit, unit_name, projects = _unit(request)
+    code, unit_name, projects = unit
     if kind == "monthly":
-        month = _month(request, "month", now.strftime("%Y-%m"))
+        month = months[-1]
         submissions, notices, _ = _data(
-            request, projects, reports.month_range(reports._months_back(month, 5), month)
+            store, projects, reports.month_range(reports._months_back(month, 5), month)
         )
-        report = reports.monthly(unit, projects, month, submissions, notices, now.date(), company)
+        report = reports.monthly(code, projects, month, submissions, notices, now.date(), company)
         report["unit_name"] = unit_name
         return report, report_tables.monthly(report, unit_name), f"{unit_name}{month}月度质量报告"
-    months = _period(request)
-    submissions, notices, items = _data(request, projects, months)
+    submissions, notices, items = _data(store, projects, months)
     if kind == "complaints":
         report = reports.complaint_report(items, months, now)
         tables = report_tables.complaints(report)
@@ -108,7 +118,7 @@ def build(request: Request, kind: str) -> tuple[dict, list[report_tables.Table],
     else:
         report = reports.objectives(submissions, items, notices, months, now.date(), now, company)
         tables = report_tables.objectives(report)
-    report["unit"], report["unit_name"] = unit, unit_name
+    report["unit"], report["unit_name"] = code, unit_name
     return report, tables, f"{unit_name}{months[0]}至{months[-1]}{KINDS[kind]}"
 
 

@@ -837,6 +837,17 @@ class Store:
             return {"ok": True, "entries": len(entries), "records": checked, "broken": None,
                     "head": previous}  # fmt: skip
 
+    def record_numbers(self) -> dict[tuple[str, str], str]:
+        """(table, storage id) → the name people know a record by: its number, username or token id."""
+        keys = {"users": "username", "tokens": "token_id"}
+        with self._rw.read():
+            return {
+                (table, doc_id): str(doc.get(keys.get(table, "number"), doc_id))
+                for table, docs in self.tables.items()
+                if table in AUDITED
+                for doc_id, doc in docs.items()
+            }
+
     def history_of(self, table: str, doc_id: str) -> list[dict]:
         q = Query()
         found = self.search("history", (q.table == table) & (q.record == doc_id))

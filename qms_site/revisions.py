@@ -228,6 +228,10 @@ def edition_changes(previous: list[dict], current: list[dict]) -> dict[str, list
     return changes
 
 
+def _parenthesized(text: str | None) -> str:
+    return f"\uff08{text}\uff09" if text else ""
+
+
 def release_notes_page(
     edition: str | None, previous: str | None, changes: dict[str, list[dict]] | None
 ) -> str:
@@ -235,7 +239,7 @@ def release_notes_page(
     out = [_front("版本说明"), f"# 版本说明：{name}\n"]
     if edition is None:
         out.append(
-            f"本页列出当前文件与最近发布的版本{'(' + previous + ')' if previous else ''}相比的变化，发布新版本后即成为该版本的版本说明。\n"
+            f"本页列出当前文件与最近发布的版本{_parenthesized(previous)}相比的变化，发布新版本后即成为该版本的版本说明。\n"
         )
     if changes is None:
         out.append(
@@ -258,7 +262,9 @@ def release_notes_page(
         if key == "revised":
             out += ["| 文件 | 版本 | 修订内容 | 批准 |", "| --- | --- | --- | --- |"]
             for d in docs:
-                summary = ";".join(f"{r['version']} {r['summary']}" for r in d["changes"]) or "—"
+                summary = (
+                    "\uff1b".join(f"{r['version']} {r['summary']}" for r in d["changes"]) or "—"
+                )
                 approvers = (
                     "、".join(
                         dict.fromkeys(r["approved_by"] for r in d["changes"] if r["approved_by"])

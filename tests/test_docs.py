@@ -19,7 +19,8 @@ def _settings() -> set[str]:
 
 def _make_targets() -> set[str]:
     phony = re.search(r"^\.PHONY:(.*)$", (ROOT / "Makefile").read_text(encoding="utf-8"), re.M)
-    return set(phony.group(1).split()) - {"venv"}
+    # venv and targets starting with "_" are steps of other targets, not commands people type.
+    return {t for t in phony.group(1).split() if not t.startswith("_")} - {"venv"}
 
 
 def test_settings_are_found():

@@ -50,8 +50,22 @@ FIELDS = {
     "password_hash": "密码",
     "revoked": "已吊销",
     "display_name": "姓名",
+    "action": "操作",
+    "from": "原状态",
+    "to": "新状态",
+    "by": "操作人",
+    "at": "时间",
+    "note": "说明",
+    "started_at": "起算时间",
+    "response_due": "响应期限",
+    "resolve_due": "办结期限",
+    "responded_at": "响应时间",
+    "resolved_at": "办结时间",
+    "resolved_by": "办结人",
+    "visit_due": "回访期限",
+    "visited_at": "回访时间",
+    "reason": "原因",
 }
-LONG = 120
 
 
 def action_name(action: str) -> str:
@@ -59,46 +73,55 @@ def action_name(action: str) -> str:
     return ACTIONS.get(action, action)
 
 
-def field_name(path: str) -> str:
-    head, _, rest = path.partition(".")
-    name = FIELDS.get(head, head)
-    return f"{name}.{rest}" if rest else name
+def field_name(path: tuple) -> str:
+    """("rounds", 1, "responded_at") → 处理轮次第 2 项.响应时间."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"第 {part + 1} 项"
+        else:
+            out += ("." if out else "") + FIELDS.get(part, part)
+    return out
 
 
 def text(value: object) -> str:
-    """A value as an auditor reads it: plain text, JSON for structures, — for nothing."""
+    """A value as an auditor reads it: plain text, 标签：值 for objects, — for nothing."""
     if value is None or value == "" or value == [] or value == {}:
         return "—"
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, str | int | float):
         return str(value)
+    if isinstance(value, dict):
+        return "\uff1b".join(
+            f"{FIELDS.get(k, k)}\uff1a{text(v)}" for k, v in value.items() if v not in (None, "")
+        )
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 
 def rows(changes: dict) -> list[tuple[str, str, str]]:
-    """(field, old, new) for each changed value; nested objects are followed down to the
-    values that changed, and a list that only grew shows just the added entries."""
+    """(field, old, new) for each changed value; objects and lists are followed down to the
+    values that changed, so a new log entry shows as one added item, not the whole log again."""
     out: list[tuple[str, str, str]] = []
 
-    def walk(path: str, old: object, new: object) -> None:
+    def walk(path: tuple, old: object, new: object) -> None:
         if isinstance(old, dict) and isinstance(new, dict):
             for key in sorted(set(old) | set(new), key=str):
                 if old.get(key) != new.get(key):
-                    walk(f"{path}.{key}", old.get(key), new.get(key))
-        elif (
-            isinstance(old, list)
-            and isinstance(new, list)
-            and len(new) > len(old)
-            and new[: len(old)] == old
-        ):
-            for entry in new[len(old) :]:
-                out.append((field_name(path) + "（新增）", "—", text(entry)))
+                    walk((*path, key), old.get(key), new.get(key))
+        elif isinstance(old, list) and isinstance(new, list):
+            for i in range(max(len(old), len(new))):
+                if i >= len(old):
+                    out.append((field_name((*path, i)) + "\uff08新增\uff09", "—", text(new[i])))
+                elif i >= len(new):
+                    out.append((field_name((*path, i)) + "\uff08删除\uff09", text(old[i]), "—"))
+                elif old[i] != new[i]:
+                    walk((*path, i), old[i], new[i])
         else:
             out.append((field_name(path), text(old), text(new)))
 
     for key, (old, new) in changes.items():
-        walk(key, old, new)
+        walk((key,), old, new)
     return out
 
 

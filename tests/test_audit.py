@@ -23,10 +23,10 @@ def history_rows(html: str) -> list[tuple[str, ...]]:
     """(序号, 时间, 操作人, 操作, 变更内容 as text) of each history row."""
     body = html[html.index("<tbody>") : html.rindex("</table></div>")]
     out = []
-    for row in re.findall(r"<tr><td>(\d+)</td>(.*?)</td>\s*<td class=\"code\"", body, re.S):
-        cells = re.split(r"</td>\s*<td>", row[1].strip().removeprefix("<td>"), maxsplit=3)
-        text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", cells[3])).strip()
-        out.append((row[0], *cells[:3], text))
+    for row in re.findall(r"<tr><td>(\d+)</td>(.*?)<td class=\"code\"", body, re.S):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>\s*(?=<td|$)", row[1].strip(), re.S)
+        text = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", c)).strip() for c in cells]
+        out.append((row[0], *text[:3], " ".join(text[3:])))
     return out
 
 
@@ -40,14 +40,19 @@ def test_a_complaints_history_shows_who_changed_what_in_order(clients, env):
     assert page.status_code == 200
     rows = history_rows(page.text)
     assert [r[:4] for r in rows] == [
-        (rows[0][0], "2026-11-21 09:30:00+08:00", "staff_ch", "创建"),
-        (rows[1][0], "2026-11-21 09:30:00+08:00", "staff_ch", "派工"),
-        (rows[2][0], "2026-11-21 09:35:00+08:00", "worker_ch", "接单处理"),
+        (rows[0][0], "2026-11-21 09:30:00", "staff_ch", "创建"),
+        (rows[1][0], "2026-11-21 09:30:00", "staff_ch", "派工"),
+        (rows[2][0], "2026-11-21 09:35:00", "worker_ch", "接单处理"),
     ]
     assert rows[0][4] == "创建记录（内容见投诉页面）"
     assert "状态 受理 → 派工" in rows[1][4] and "班组 — → 工程维修班" in rows[1][4]
     assert "处理人 — → 王师傅" in rows[1][4]
-    assert "处理过程（新增）" in rows[1][4]  # the appended log entry, not the whole log again
+    # The appended log entry, not the whole log again:
+    assert (
+        "处理过程第 2 项（新增） — → 操作：派工；原状态：受理；新状态：派工；操作人：staff_ch；"
+        in rows[1][4]
+    )
+    assert "处理轮次第 1 项.响应时间 — → 2026-11-21T09:35:00+08:00" in rows[2][4]
     seqs = [int(r[0]) for r in rows]
     assert seqs == sorted(seqs)
     assert f'href="/history/complaints/{NUMBER}"' in service.get(f"/complaints/{NUMBER}").text

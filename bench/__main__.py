@@ -7,9 +7,9 @@ import platform
 import sys
 import time
 
-from bench import storage
+from bench import crash, storage
 
-BENCHMARKS = {"storage": storage.main}
+BENCHMARKS = {"storage": storage.main, "crash": crash.main}
 
 
 def main(argv: list[str] | None = None) -> None:

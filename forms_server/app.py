@@ -37,7 +37,9 @@ from forms_server.errors import (
     handle_http_error,
     handle_server_error,
     handle_starlette_http,
+    handle_storage_error,
 )
+from forms_server.journal import StorageError
 from forms_server.settings import Settings
 from forms_server.store import Store
 from qms_site import formpage
@@ -254,6 +256,7 @@ def create_app(settings: Settings, store: Store) -> Starlette:
         exception_handlers={
             HTTPError: handle_http_error,
             StarletteHTTPException: handle_starlette_http,
+            StorageError: handle_storage_error,
             500: handle_server_error,
         },
         lifespan=lifespan,

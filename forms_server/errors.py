@@ -98,5 +98,11 @@ async def handle_starlette_http(request: Request, exc: Exception) -> Response:
     )
 
 
+async def handle_storage_error(request: Request, exc: Exception) -> Response:
+    """The data directory refused a write (disk full, read-only): nothing was stored."""
+    return problem(request, HTTPError(503, f"{exc}。本次提交未保存，请稍后重试或联系管理员。",
+                                      headers={"Retry-After": "60"}))  # fmt: skip
+
+
 async def handle_server_error(request: Request, exc: Exception) -> Response:
     return problem(request, HTTPError(500, "服务器内部错误，已记录。请稍后再试或联系管理员。"))

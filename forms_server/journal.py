@@ -147,7 +147,9 @@ class JournalWriter:
         try:
             written = os.write(self.fd, payload)
             if written != len(payload):
-                raise OSError(errno.EIO, "short write")
+                # A regular file is written short only when the disk (or the quota, or the
+                # process's file-size limit) is full.
+                raise OSError(errno.ENOSPC, "short write")
             os.fsync(self.fd)
         except OSError as exc:
             try:
@@ -204,5 +206,6 @@ def _reason(exc: OSError) -> str:
         errno.EACCES: "没有写入权限",
         errno.EPERM: "没有写入权限",
         errno.EDQUOT: "超出磁盘配额",
+        errno.EFBIG: "磁盘空间不足",
     }
     return reasons.get(exc.errno or 0, exc.strerror or str(exc))

@@ -26,6 +26,7 @@ from forms_server.auth import (
     verify_password,
 )
 from forms_server.errors import HTTPError
+from forms_server.journal import StorageError
 from forms_server.records import check_upload
 from forms_server.store import Conflict
 
@@ -259,24 +260,32 @@ async def form_page(request: Request) -> Response:
             request, form, webforms.values_for_template(data), errors, client_key, 422
         )
     stored: dict[str, list[str]] = {}
-    for name, files in uploads.items():
-        stored[name] = []
-        for upload in files:
-            doc = await run_in_threadpool(
-                state.store.add_attachment,
-                upload.data,
-                records.sniff_image(upload.data),
-                upload.name,
-                user.username,
-            )
-            stored[name].append(doc["attachment_id"])
-    webforms.replace_placeholders(clean, form, stored)
     try:
+        for name, files in uploads.items():
+            stored[name] = []
+            for upload in files:
+                doc = await run_in_threadpool(
+                    state.store.add_attachment,
+                    upload.data,
+                    records.sniff_image(upload.data),
+                    upload.name,
+                    user.username,
+                )
+                stored[name].append(doc["attachment_id"])
+        webforms.replace_placeholders(clean, form, stored)
         doc = await run_in_threadpool(
             records.store_submission, state, user, form, clean, scored, client_key
         )
     except Conflict as exc:
         raise HTTPError(409, str(exc)) from exc
+    except StorageError as exc:
+        # Nothing was stored; the person keeps everything they typed and can retry.
+        errors = {"storage": f"{exc}。本次提交未保存，请稍后重试或联系管理员。"}
+        if uploads:
+            errors["attachments"] = "出于安全原因，浏览器不会保留已选择的照片，请重新选择"
+        return _form_response(
+            request, form, webforms.values_for_template(data), errors, client_key, 503
+        )
     return RedirectResponse(f"/submissions/{doc['number']}?new=1", status_code=303)
 
 

@@ -1,187 +1,170 @@
-"""Kill -9 a real server process while clients submit; every acknowledged record must survive.
+"""Faults with real server processes: kill -9 under load, a second server, a full disk,
+a read-only data directory, a torn final write, and many writers at once.
 
-Also exercises the admin CLI end to end (user add with the password on stdin,
-token create) and the refusal of a second process on the same data directory.
+`make bench` runs the long crash series (bench/crash.py: 20 cycles); here a shorter one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import signal
-import socket
+import resource
+import shutil
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import httpx2 as httpx
 import pytest
 
-from tests.conftest import make_env
-from tests.forms_kit import perfect_items
+from tests.serverkit import GOOD, Server, Submitters, crash_cycles, free_port
 
 pytestmark = pytest.mark.slow
-GOOD = {
-    "fields": {"project": "CH", "date": "2026-11-21", "inspector": "陈晓东"},
-    "items": perfect_items(),
-}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def test_kill_9_under_load_loses_nothing_acknowledged(tmp_path):
+    totals = crash_cycles(tmp_path, cycles=4, clients=16, seconds=1.0)
+    assert totals["acknowledged"] > 100  # the load really ran
+    assert totals["stored"] >= totals["acknowledged"]
 
 
-class Server:
-    def __init__(self, env_vars: dict[str, str]):
-        self.env = env_vars
-        self.port = int(env_vars["PORT"])
-        self.proc: subprocess.Popen | None = None
-
-    def cli(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "forms_server", *args],
-            input=stdin,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "forms_server", "serve"],
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        self.proc.kill()
-        raise AssertionError(self.proc.stdout.read().decode())
-
-    def kill(self) -> None:
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            self.proc.wait(timeout=30)
-
-
-@pytest.fixture
-def server(tmp_path):
-    env = make_env(tmp_path)
-    s = env.settings
-    env_vars = {
-        **os.environ,
-        "QMS_DATA_DIR": str(s.data_dir),
-        "QMS_SITE_DIR": str(s.site_dir),
-        "QMS_FORMS_DIR": str(s.forms_dir),
-        "QMS_CONFIG": str(s.config_file),
-        "PORT": str(free_port()),
-    }
-    srv = Server(env_vars)
-    yield srv
-    if srv.proc and srv.proc.poll() is None:
-        srv.kill()
-
-
-def setup_user(server: Server) -> str:
-    added = server.cli(
-        "user",
-        "add",
-        "chen",
-        "--role",
-        "staff",
-        "--project",
-        "CH",
-        "--name",
-        "陈晓东",
-        stdin="Xiaodong-2026\n",
-    )
-    assert added.returncode == 0, added.stderr
-    assert added.stdout.strip() == "已创建用户 chen（员工）"
-    weak = server.cli("user", "add", "weak", "--role", "quality", stdin="12345678\n")
-    assert weak.returncode != 0 and "密码应同时包含字母和数字" in weak.stderr
-    created = server.cli("token", "create", "chen", "--name", "压测")
-    assert created.returncode == 0, created.stderr
-    return created.stdout.strip().splitlines()[-1]
-
-
-def test_kill_during_writes_loses_nothing_acknowledged(server):
-    token = setup_user(server)
-    headers = {"Authorization": f"Bearer {token}"}
-    base = f"http://127.0.0.1:{server.port}"
-    acknowledged: list[str] = []
-    lock = threading.Lock()
-
-    for _cycle in range(3):
-        server.start()
-        stop = threading.Event()
-
-        def client(stop: threading.Event = stop) -> None:
-            with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
-                while not stop.is_set():
-                    try:
-                        response = http.post("/api/forms/QR-10-99/submissions", json=GOOD)
-                    except httpx.TransportError:
-                        return  # the server died; this request was not acknowledged
-                    if response.status_code == 201:
-                        with lock:
-                            acknowledged.append(response.json()["number"])
-
-        threads = [threading.Thread(target=client) for _ in range(8)]
-        for t in threads:
-            t.start()
-        time.sleep(1.0)
-        server.kill()
-        stop.set()
-        for t in threads:
-            t.join()
-
+def test_second_server_on_the_same_data_directory_is_refused(tmp_path):
+    server = Server(tmp_path)
+    server.add_user_with_token()
     server.start()
-    listing = httpx.get(f"{base}/api/submissions?limit=500", headers=headers, timeout=10).json()
-    stored = []
-    offset = 0
-    while True:
-        page = httpx.get(
-            f"{base}/api/submissions?limit=500&offset={offset}", headers=headers, timeout=10
-        ).json()
-        stored += [d["number"] for d in page["items"]]
-        offset += 500
-        if offset >= page["total"]:
-            break
-    assert listing["total"] == len(stored)
-    assert len(acknowledged) > 50
-    assert len(stored) == len(set(stored))  # no record twice
-    missing = set(acknowledged) - set(stored)
-    assert missing == set()
-    server.stop()
-
-
-def test_second_server_on_the_same_data_directory_is_refused(server):
-    setup_user(server)
-    server.start()
-    second = server.cli("user", "list")
-    assert second.returncode != 0
-    assert "已被另一个服务进程" in second.stderr and "请停止服务后再执行此命令" in second.stderr
-    other = subprocess.run(
-        [sys.executable, "-m", "forms_server", "serve"],
-        env={**server.env, "PORT": str(free_port())},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert other.returncode != 0 and "已被另一个服务进程" in other.stderr
-    server.stop()
+    try:
+        second = server.cli("user", "list")
+        assert second.returncode != 0
+        assert "已被另一个服务进程" in second.stderr and "请停止服务后再执行此命令" in second.stderr
+        other = subprocess.run([sys.executable, "-m", "forms_server", "serve"],
+                               env={**server.env, "PORT": str(free_port())},
+                               capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert other.returncode != 0 and "已被另一个服务进程" in other.stderr
+    finally:
+        server.stop()
     assert server.cli("user", "list").stdout.startswith("chen\t陈晓东\tstaff\tCH\t启用")
-    assert (Path(server.env["QMS_DATA_DIR"]) / "qms.json").exists()  # clean stop compacted
+    assert (server.data_dir / "qms.json").exists()  # a clean stop folds the journal into qms.json
+
+
+def test_a_full_disk_refuses_clearly_and_keeps_every_acknowledged_record(tmp_path):
+    """The data directory runs out of space (a file-size limit on the server process:
+    writes past it fail as on a full disk). Nothing half-written stays; after space is
+    freed, the server starts with every acknowledged record."""
+    server = Server(tmp_path)
+    headers = server.add_user_with_token()
+    limit = 48 * 1024  # bytes any file of the process may reach
+
+    def small_disk():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+
+    server.start(preexec=small_disk)
+    load = Submitters(server, headers, count=4, per_client=60).start()
+    load.wait()
+    assert load.acknowledged, "some submissions fit before the disk was full"
+    assert load.refused, "the disk never filled up"
+    statuses = {status for status, _ in load.refused}
+    details = {body["detail"] for _, body in load.refused}
+    assert statuses == {503}
+    assert details == {"记录未能保存：磁盘空间不足。本次提交未保存，请稍后重试或联系管理员。"}
+    # Reading still works while writing cannot.
+    assert httpx.get(f"{server.base}/api/submissions?limit=1", headers=headers).status_code == 200
+    server.kill()
+    for path in server.data_dir.glob("journal-*.jsonl"):
+        data = path.read_bytes()
+        assert not data or data.endswith(b"\n"), f"{path.name} ends in a partial line"
+    server.start()  # space freed: no limit any more
+    stored = server.numbers(headers)
+    assert sorted(stored) == sorted(set(stored))
+    assert set(load.acknowledged) <= set(stored)
+    assert len(stored) == len(load.acknowledged)  # refused submissions were not stored
+    with httpx.Client(base_url=server.base, headers=headers) as http:
+        assert http.post("/api/forms/QR-10-99/submissions", json=GOOD).status_code == 201
+    server.stop()
+
+
+@contextlib.contextmanager
+def read_only(directory: Path):
+    """Make ``directory`` and its files unwritable, also for root (who ignores modes):
+    ``chattr +i`` marks them immutable. Restored afterwards."""
+    paths = [directory, *directory.rglob("*")]
+    if os.geteuid() != 0:
+        modes = {p: p.stat().st_mode for p in paths}
+        for p in paths:
+            p.chmod(0o555 if p.is_dir() else 0o444)
+        try:
+            yield
+        finally:
+            for p, mode in modes.items():
+                p.chmod(mode)
+        return
+    marked = subprocess.run(["chattr", "+i", *map(str, paths)], capture_output=True, text=True)
+    assert marked.returncode == 0, f"cannot make the directory read-only for root: {marked.stderr}"
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", *map(str, paths)], check=True)
+
+
+def test_a_read_only_data_directory_is_refused_with_a_clear_message(tmp_path):
+    server = Server(tmp_path)
+    headers = server.add_user_with_token()
+    server.start()
+    with httpx.Client(base_url=server.base, headers=headers) as http:
+        numbers = [
+            http.post("/api/forms/QR-10-99/submissions", json=GOOD).json()["number"]
+            for _ in range(3)
+        ]
+    server.stop()
+    before = {p.name: p.read_bytes() for p in server.data_dir.iterdir() if p.is_file()}
+
+    with read_only(server.data_dir):
+        server.start(wait=False)
+        code, output = server.wait_exit()
+    assert code != 0
+    assert f"无法使用数据目录 {server.data_dir}：没有写入权限" in output
+    assert "Traceback" not in output
+    after = {p.name: p.read_bytes() for p in server.data_dir.iterdir() if p.is_file()}
+    assert after == before  # nothing changed, nothing created
+    server.start()
+    assert set(numbers) <= set(server.numbers(headers))
+    server.stop()
+
+
+def test_a_torn_final_write_is_cut_off_with_a_warning(tmp_path):
+    server = Server(tmp_path)
+    headers = server.add_user_with_token()
+    server.start()
+    with httpx.Client(base_url=server.base, headers=headers) as http:
+        numbers = [
+            http.post("/api/forms/QR-10-99/submissions", json=GOOD).json()["number"]
+            for _ in range(3)
+        ]
+    server.kill()
+    (journal,) = [p for p in server.data_dir.glob("journal-*.jsonl") if p.stat().st_size]
+    whole = journal.read_bytes()
+    journal.write_bytes(whole + b'{"n":99,"ops":[{"t":"submissions","id":"4","doc":{"form":"QR-1')
+    server.start()
+    assert sorted(server.numbers(headers)) == sorted(numbers)
+    server.stop()
+    assert "写入不完整（进程在写入时中断），已截去；该提交未曾确认。" in server.output
+    assert (
+        journal.read_bytes() == whole or not journal.exists()
+    )  # cut back (or folded into qms.json)
+
+
+def test_32_writers_200_submissions_each(tmp_path):
+    server = Server(tmp_path)
+    headers = server.add_user_with_token()
+    server.start()
+    try:
+        load = Submitters(server, headers, count=32, per_client=200).start()
+        load.wait()
+        assert load.refused == []
+        assert len(load.acknowledged) == 6400
+        assert len(set(load.acknowledged)) == 6400  # no record number given twice
+        stored = server.numbers(headers)
+        assert len(stored) == 6400 and set(stored) == set(load.acknowledged)
+    finally:
+        server.stop()
+    assert shutil.disk_usage(tmp_path).free > 0
+    assert Path(server.data_dir / "qms.json").exists()

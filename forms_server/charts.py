@@ -129,7 +129,7 @@ def lines(categories: list[str], series: dict[str, list[float | None]], title: s
                 continue
             segment.append(f"{LEFT + i * step:.1f},{y(v):.1f}")
             body.append(
-                f'<circle cx="{LEFT + i * step:.1f}" cy="{y(v):.1f}" r="3" fill="{colour}"><title>{escape(name)} {escape(categories[i])}:{v:g}{unit}</title></circle>'
+                f'<circle cx="{LEFT + i * step:.1f}" cy="{y(v):.1f}" r="3" fill="{colour}"><title>{escape(name)} {escape(categories[i])}\uff1a{v:g}{unit}</title></circle>'
             )
         if len(series) > 1:
             legend_x = 8 + (n % 2) * (WIDTH / 2)
@@ -138,4 +138,42 @@ def lines(categories: list[str], series: dict[str, list[float | None]], title: s
                 f'<rect x="{legend_x:.1f}" y="{legend_y - 10:.1f}" width="12" height="12" fill="{colour}"/>'
             )
             body.append(_label(legend_x + 16, legend_y, name, anchor="start", size=13))
+    return _frame(title, body)
+
+
+def bars(labels: list[str], values: list[float | None], title: str, unit: str = "",
+         high: float | None = None, target: float | None = None) -> str:  # fmt: skip
+    """One bar per label (管理处); a missing value is written as 无数据 instead of a bar."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return _frame(title, [_label(WIDTH / 2, HEIGHT / 2, "本期没有数据")])
+    high = max([*known, *([target] if target is not None else [])]) if high is None else high
+    high = high or 1
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    step = plot_w / len(labels)
+    body = [
+        f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{LEFT + plot_w}" y2="{TOP + plot_h}" stroke="#888"/>'
+    ]
+    for tick in (0, high / 2, high):
+        y = TOP + plot_h - tick / high * plot_h
+        body.append(_label(LEFT - 6, y + 4, f"{tick:g}{unit}", anchor="end", size=12))
+        body.append(
+            f'<line x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + plot_w}" y2="{y:.1f}" stroke="#e0e0e0"/>'
+        )
+    for i, (label, v) in enumerate(zip(labels, values, strict=True)):
+        x = LEFT + i * step + step * 0.2
+        centre = x + step * 0.3
+        if v is None:
+            body.append(_label(centre, TOP + plot_h - 6, "无数据", size=12))
+        else:
+            h = v / high * plot_h
+            body.append(f'<rect x="{x:.1f}" y="{TOP + plot_h - h:.1f}" width="{step * 0.6:.1f}" height="{h:.1f}" '
+                        f'fill="{PALETTE[0]}"><title>{escape(label)}\uff1a{v:g}{unit}</title></rect>')  # fmt: skip
+            body.append(_label(centre, TOP + plot_h - h - 5, f"{v:g}{unit}", size=13))
+        body.append(_label(centre + 4, TOP + plot_h + 14, label, anchor="end", size=13, rotate=-35))
+    if target is not None:
+        y = TOP + plot_h - target / high * plot_h
+        body.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + plot_w}" y2="{y:.1f}" stroke="{PALETTE[3]}" '
+                    'stroke-dasharray="5 4"/>')  # fmt: skip
+        body.append(_label(WIDTH - 4, y - 5, f"目标 {target:g}{unit}", anchor="end", size=12))
     return _frame(title, body)

@@ -180,6 +180,10 @@ async def report_page(request: Request) -> Response:
 
 
 def _chart(kind: str, report: dict) -> str:
+    if kind == "monthly":
+        rows = report["projects"]
+        return charts.bars([r["name"] for r in rows], [r["rate"] for r in rows],
+                           f"{report['month']} 各管理处不合格项整改合格率", unit="%", high=100)  # fmt: skip
     if kind == "complaints":
         return charts.pareto(report["pareto"])
     if kind == "inspections":

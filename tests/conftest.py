@@ -193,3 +193,12 @@ def real_site(tmp_path_factory) -> Build:
         timeout=600,
     )
     return Build(result.returncode, result.stdout + result.stderr, site)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can act on failures
+    (the browser tests save screenshots)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

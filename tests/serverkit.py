@@ -39,12 +39,16 @@ def free_port() -> int:
 class Server:
     """``python -m forms_server`` on one data directory; start, kill -9, stop, run commands."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, **settings: Path):
+        """Test forms and a one-page site by default; ``settings`` override them, e.g.
+        ``site_dir=…, forms_dir=…, config_file=…, editions_dir=…`` for the real manual."""
         env = make_env(root)
         s = env.settings
         self.data_dir = s.data_dir
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        names = {"site_dir": "QMS_SITE_DIR", "forms_dir": "QMS_FORMS_DIR", "config_file": "QMS_CONFIG",
+                 "editions_dir": "QMS_EDITIONS_DIR"}  # fmt: skip
         self.env = {
             **os.environ,
             "QMS_DATA_DIR": str(s.data_dir),
@@ -52,6 +56,7 @@ class Server:
             "QMS_FORMS_DIR": str(s.forms_dir),
             "QMS_CONFIG": str(s.config_file),
             "PORT": str(self.port),
+            **{names[k]: str(v) for k, v in settings.items()},
         }
         self.proc: subprocess.Popen | None = None
         # The server's log goes to a file: a pipe nobody reads would fill up and block it.
@@ -108,6 +113,10 @@ class Server:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             self.proc.wait(timeout=60)
+
+    def add_user(self, username: str, role: str, *options: str) -> None:
+        added = self.cli("user", "add", username, "--role", role, *options, stdin=PASSWORD + "\n")
+        assert added.returncode == 0, added.stderr
 
     def add_user_with_token(self, username: str = "chen") -> dict[str, str]:
         """A staff user of 管理处 CH and an API token, created with the command line."""

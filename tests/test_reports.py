@@ -352,6 +352,9 @@ def test_html_report_with_chart_and_due_date(dataset):
     client = login(dataset["app"], "quality")
     page = client.get("/reports/monthly?month=2026-10&unit=EAST").text
     assert "<dt>报送期限</dt><dd>2026-11-05 前</dd>" in page
+    # One bar per 管理处 of the 分公司: its rectification pass rate (CH: 4 of 5 → 80%).
+    assert 'aria-label="2026-10 各管理处不合格项整改合格率"' in page
+    assert "<title>翠湖花园管理处：80%</title>" in page
     complaints = client.get("/reports/complaints?from=2026-10&to=2026-10&unit=CH").text
     assert '<svg class="chart"' in complaints and "<title>维修不及时：2 件</title>" in complaints
 

@@ -24,7 +24,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   let me, mine;
   try {
     me = await getJSON("/api/me");
-    if (!me || !me.csrf_token) return;
+    if (!me || !me.csrf_token || !["staff", "quality"].includes(me.role)) return;
     mine = await getJSON(`/api/acknowledgements/mine?code=${encodeURIComponent(code)}`);
   } catch (e) {
     return;

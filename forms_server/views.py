@@ -513,7 +513,7 @@ async def users_page(request: Request) -> Response:
         if action == "create":
             values = {
                 k: str(form.get(k, "")).strip()
-                for k in ("username", "display_name", "role", "project")
+                for k in ("username", "display_name", "role", "project", "team")
             }
             errors = _user_problems(
                 request, values, str(form.get("password", "")), str(form.get("password2", ""))

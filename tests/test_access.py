@@ -24,7 +24,7 @@ from tests.conftest import USERS, Env, add_users, bearer, csrf_of, login, make_e
 from tests.test_acknowledgements import doc, publish
 from tests.test_api import PNG
 from tests.test_app import GOOD
-from tests.test_workflows import INTAKE
+from tests.test_workflows import INTAKE, act, register_complaint
 
 ROLES = ("anonymous", "staff_ch", "staff_jj", "quality", "auditor", "admin")
 PAGE = (303, 200, 200, 200, 200, 200)  # every signed-in role reads it
@@ -337,3 +337,20 @@ def test_without_a_published_edition_the_editions_page_still_needs_login(env, pa
         )
         response = login(app, "auditor").get("/editions/latest/")
         assert response.status_code == 404 and "尚未发布手册版本" in response.text
+
+
+def test_staff_created_by_the_admin_keep_their_team(app, clients):
+    """The team decides who may dispatch, visit and close complaints (QP-12 §4.8)."""
+    admin = clients["admin"]
+    user = {"csrf_token": csrf_of(admin, "/admin/users"), "action": "create", "username": "kefu",
+            "role": "staff", "project": "CH", "password": "Kefu-2026x", "password2": "Kefu-2026x"}  # fmt: skip
+    wrong = admin.post("/admin/users", data={**user, "team": "不存在的班组"})
+    assert wrong.status_code == 422 and "请选择班组" in wrong.text
+    created = admin.post("/admin/users", data={**user, "team": "客户服务中心"})
+    assert created.status_code == 200 and "已创建用户 kefu" in created.text
+    assert app.state.store.get_user("kefu")["team"] == "客户服务中心"
+    number = register_complaint(clients["staff_ch"])
+    assert (
+        act(login(app, "kefu", "Kefu-2026x"), "dispatch", number, team="工程维修班").status_code
+        == 303
+    )

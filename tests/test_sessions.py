@@ -15,6 +15,7 @@ import pytest
 from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
+from forms_server.auth import Throttle
 from tests.conftest import PASSWORD, Env, add_users, csrf_of, login
 
 
@@ -201,6 +202,23 @@ def test_a_deactivated_account_cannot_log_in_and_failures_count(app, clients):
         response = try_login(client, "staff_jj", PASSWORD)
         assert (response.status_code, error_of(response)) == (401, "用户名或密码不正确")
     assert try_login(client, "staff_jj", PASSWORD).status_code == 429
+
+
+def test_the_throttle_forgets_what_it_no_longer_needs():
+    """Memory stays bounded: a paused address trying one name after another adds nothing, and
+    failures older than the pause are dropped (the failures are kept in ``_failures``)."""
+    now = [0.0]
+    throttle = Throttle(2, 60, clock=lambda: now[0])
+    throttle.fail("user:a", "ip:1")
+    throttle.fail("user:b", "ip:1")
+    for n in range(1000):
+        assert throttle.wait(f"user:{n}", "ip:1") == 60
+    assert sorted(throttle._failures) == ["ip:1", "user:a", "user:b"]
+    now[0] = 60.0
+    assert throttle.wait("user:a", "ip:1") == 0
+    assert list(throttle._failures) == ["user:b"]  # not looked at since, still there
+    assert throttle.wait("user:b") == 0
+    assert throttle._failures == {}
 
 
 # Redirects after login --------------------------------------------------------------------

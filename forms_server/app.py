@@ -30,7 +30,7 @@ from forms_server import (
     workflow_views,
 )
 from forms_server.acknowledgements import ManualFile
-from forms_server.auth import ROLES, AuthBackend, Throttle
+from forms_server.auth import ROLES, AuthBackend, Throttle, principal
 from forms_server.definitions import load_dir
 from forms_server.errors import (
     HTTPError,
@@ -68,6 +68,7 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def api_not_found(request: Request) -> JSONResponse:
+    principal(request)  # anonymous clients learn nothing about which paths exist
     raise HTTPError(404, f"没有此接口：{request.url.path}")
 
 
@@ -123,14 +124,17 @@ class SecurityHeaders:
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers += [
+                extra = [
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"same-origin"),
                     (b"x-frame-options", b"DENY"),
                 ]
                 if not manual:
-                    headers.append((b"content-security-policy", SERVER_CSP.encode()))
-                    headers.append((b"cache-control", b"no-store"))
+                    extra.append((b"content-security-policy", SERVER_CSP.encode()))
+                    extra.append((b"cache-control", b"no-store"))
+                # A handler's own value (the photos' cache time) stands; no header is sent twice.
+                present = {name.lower() for name, _ in headers}
+                headers += [(name, value) for name, value in extra if name not in present]
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -147,6 +151,7 @@ def editions_mount(settings: Settings):
         )
 
     async def none_yet(request: Request):
+        principal(request)
         raise HTTPError(
             404,
             "尚未发布手册版本。发布方法：make release EDITION=2026.1（见 README“发布手册版本”）",

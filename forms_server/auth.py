@@ -231,16 +231,23 @@ class Throttle:
         now = self.clock()
         with self._lock:
             for key in keys:
-                self._recent(key, now).append(now)
+                self._recent(key, now)
+                self._failures.setdefault(key, deque()).append(now)
 
     def reset(self, key: str) -> None:
         with self._lock:
             self._failures.pop(key, None)
 
     def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures.setdefault(key, deque())
+        """Failures of ``key`` within the window. Keys without any are forgotten, so that
+        a paused address trying name after name does not fill the memory with names."""
+        failures = self._failures.get(key)
+        if failures is None:
+            return deque()
         while failures and failures[0] <= now - self.window:
             failures.popleft()
+        if not failures:
+            del self._failures[key]
         return failures
 
 

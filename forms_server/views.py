@@ -113,10 +113,18 @@ async def login(request: Request) -> Response:
         state.throttle.fail(*keys)
         return _login_form(request, "用户名或密码不正确", username, 401)
     state.throttle.reset(keys[0])
+    response = RedirectResponse(safe_next(str(form.get("next", ""))), status_code=303)
+    await start_session(request, response, username)
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+async def start_session(request: Request, response: Response, username: str) -> None:
+    """A new server-side session for ``username``, its id in an HttpOnly cookie."""
+    state = request.app.state
     sid, _ = await run_in_threadpool(
         state.store.create_session, username, state.settings.session_hours
     )
-    response = RedirectResponse(safe_next(str(form.get("next", ""))), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         sid,
@@ -125,8 +133,6 @@ async def login(request: Request) -> Response:
         samesite="lax",
         secure=state.settings.secure_cookies,
     )
-    response.delete_cookie(LOGIN_CSRF_COOKIE)
-    return response
 
 
 async def logout(request: Request) -> Response:
@@ -456,7 +462,8 @@ async def password_page(request: Request) -> Response:
     if user.via != "session":
         raise HTTPError(403, "请在浏览器中登录后修改密码")
     if request.method == "GET":
-        return render(request, "password.html", {"errors": {}, "csrf": user.csrf, "done": False})
+        done = request.query_params.get("done") == "1"
+        return render(request, "password.html", {"errors": {}, "csrf": user.csrf, "done": done})
     form = await form_data(request, max_bytes=64 * 1024)
     check_csrf(request, form)
     store = request.app.state.store
@@ -485,7 +492,12 @@ async def password_page(request: Request) -> Response:
         {"password_hash": hash_password(str(form["password"]))},
         user.username,
     )
-    return render(request, "password.html", {"errors": {}, "csrf": user.csrf, "done": True})
+    # A new password ends every session of the account (a stolen cookie stops working
+    # too); this browser goes on in a new one.
+    await run_in_threadpool(store.delete_sessions_of, user.username)
+    response = RedirectResponse("/account/password?done=1", status_code=303)
+    await start_session(request, response, user.username)
+    return response
 
 
 async def users_page(request: Request) -> Response:
@@ -510,7 +522,7 @@ async def users_page(request: Request) -> Response:
         if action == "create":
             values = {
                 k: str(form.get(k, "")).strip()
-                for k in ("username", "display_name", "role", "project")
+                for k in ("username", "display_name", "role", "project", "team")
             }
             errors = _user_problems(
                 request, values, str(form.get("password", "")), str(form.get("password2", ""))

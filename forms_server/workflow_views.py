@@ -14,7 +14,8 @@ from forms_server.errors import HTTPError
 from forms_server.store import Conflict
 from forms_server.views import form_data, render
 
-REINSPECT_ROLES = ("staff", "quality")
+#: Roles that act on records (auditors and administrators read them only).
+WORKFLOW_ROLES = ("staff", "quality")
 
 
 def _visible(request: Request, table: str, label: str) -> dict:
@@ -100,6 +101,8 @@ def _complaint_response(
 
 async def _complaint_action(request: Request, doc: dict) -> Response:
     user = principal(request)
+    if user.role not in WORKFLOW_ROLES:
+        raise HTTPError(403, f"{user.role_name}角色不能办理投诉")
     form = await form_data(request, max_bytes=64 * 1024)
     check_csrf(request, form)
     state = request.app.state
@@ -176,7 +179,7 @@ async def reinspect_page(request: Request) -> Response:
     ]
     if request.method == "GET":
         return _reinspect_response(request, source, open_notices, {}, {})
-    if user.role not in REINSPECT_ROLES or not user.can_see(source["project"]):
+    if user.role not in WORKFLOW_ROLES or not user.can_see(source["project"]):
         raise HTTPError(403, f"{user.role_name}角色不能复查")
     form = await form_data(request, max_bytes=256 * 1024)
     check_csrf(request, form)
@@ -225,7 +228,7 @@ def _reinspect_response(request, source, open_notices, errors, values, status=20
             "errors": errors,
             "values": values,
             "csrf": user.csrf,
-            "can_reinspect": user.role in REINSPECT_ROLES,
+            "can_reinspect": user.role in WORKFLOW_ROLES,
         },
         status,
     )

@@ -127,6 +127,15 @@ class Server:
         assert created.returncode == 0, created.stderr
         return {"Authorization": f"Bearer {created.stdout.strip().splitlines()[-1]}"}
 
+    def submit(self, headers: dict[str, str], count: int) -> list[str]:
+        """``count`` valid submissions, one after the other; their record numbers."""
+        with httpx.Client(base_url=self.base, headers=headers, timeout=30) as http:
+            responses = [
+                http.post("/api/forms/QR-10-99/submissions", json=GOOD) for _ in range(count)
+            ]
+        assert all(r.status_code == 201 for r in responses), [r.text for r in responses]
+        return [r.json()["number"] for r in responses]
+
     def numbers(self, headers: dict[str, str]) -> list[str]:
         """Every stored record number, through the API (all pages)."""
         found: list[str] = []

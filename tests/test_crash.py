@@ -109,11 +109,7 @@ def test_a_read_only_data_directory_is_refused_with_a_clear_message(tmp_path):
     server = Server(tmp_path)
     headers = server.add_user_with_token()
     server.start()
-    with httpx.Client(base_url=server.base, headers=headers) as http:
-        numbers = [
-            http.post("/api/forms/QR-10-99/submissions", json=GOOD).json()["number"]
-            for _ in range(3)
-        ]
+    numbers = server.submit(headers, 3)
     server.stop()
     before = {p.name: p.read_bytes() for p in server.data_dir.iterdir() if p.is_file()}
 
@@ -134,11 +130,7 @@ def test_a_torn_final_write_is_cut_off_with_a_warning(tmp_path):
     server = Server(tmp_path)
     headers = server.add_user_with_token()
     server.start()
-    with httpx.Client(base_url=server.base, headers=headers) as http:
-        numbers = [
-            http.post("/api/forms/QR-10-99/submissions", json=GOOD).json()["number"]
-            for _ in range(3)
-        ]
+    numbers = server.submit(headers, 3)
     server.kill()
     (journal,) = [p for p in server.data_dir.glob("journal-*.jsonl") if p.stat().st_size]
     whole = journal.read_bytes()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from starlette.concurrency import run_in_threadpool
@@ -198,12 +199,7 @@ async def list_submissions(request: Request) -> JSONResponse:
         errors["offset"] = "offset 应为不小于 0 的整数"
     for name in ("from", "to"):
         value = q.get(name)
-        if value and not (
-            len(value) == 10
-            and value[4] == "-"
-            and value[7] == "-"
-            and value.replace("-", "").isdigit()
-        ):
+        if value and not _iso_date(value):
             errors[name] = f"{name} 应为日期，如 2026-11-21"
     if errors:
         raise HTTPError(422, "查询参数有误", errors=errors)
@@ -221,6 +217,17 @@ async def list_submissions(request: Request) -> JSONResponse:
     )
     page = found[int(offset) : int(offset) + int(limit)]
     return JSONResponse({"total": len(found), "items": [submission_json(request, d) for d in page]})
+
+
+def _iso_date(value: str) -> bool:
+    """YYYY-MM-DD and a real day (2026-02-30 is not; nor is 20261121)."""
+    if not (len(value) == 10 and value[4] == value[7] == "-" and value.replace("-", "").isascii()):
+        return False
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 async def get_submission(request: Request) -> JSONResponse:

@@ -375,6 +375,14 @@ CODE = {
     "schema": {"type": "string", "pattern": "^QR-\\d{2}-\\d{2}$"},
 }
 NUMBER = {"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}
+# Query values: an empty value means the default, as the pages' filter forms send it.
+MONTH = {"type": "string", "pattern": "^((20[0-9]{2}|2100)-(0[1-9]|1[0-2]))?$"}
+DATE = {"type": "string", "pattern": "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$", "examples": ["2026-11-21"]}
+BODY_ERRORS = {
+    "400": _error("请求体不是有效的 JSON/UTF-8"),
+    "413": _error("请求体超过 1 MB"),
+    "415": _error("请求体不是 JSON"),
+}
 
 PATHS: dict = {
     "/api/me": {
@@ -462,8 +470,8 @@ PATHS: dict = {
             "parameters": [
                 {"name": "form", "in": "query", "schema": {"type": "string"}},
                 {"name": "project", "in": "query", "schema": {"type": "string"}},
-                {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
-                {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+                {"name": "from", "in": "query", "description": "记录日期不早于", "schema": DATE},
+                {"name": "to", "in": "query", "description": "记录日期不晚于", "schema": DATE},
                 {"name": "submitted_by", "in": "query", "schema": {"type": "string"}},
                 {
                     "name": "limit",
@@ -518,20 +526,20 @@ PATHS: dict = {
                 {
                     "name": "month",
                     "in": "query",
-                    "description": "月度报告的月份，如 2026-11",
-                    "schema": {"type": "string", "pattern": "^\\d{4}-\\d{2}$"},
+                    "description": "月度报告的月份，如 2026-11（默认本月）",
+                    "schema": MONTH,
                 },
                 {
                     "name": "from",
                     "in": "query",
-                    "description": "起始月份",
-                    "schema": {"type": "string", "pattern": "^\\d{4}-\\d{2}$"},
+                    "description": "起始月份（默认结束月份前 5 个月；一次最多 24 个月）",
+                    "schema": MONTH,
                 },
                 {
                     "name": "to",
                     "in": "query",
-                    "description": "结束月份",
-                    "schema": {"type": "string", "pattern": "^\\d{4}-\\d{2}$"},
+                    "description": "结束月份（默认本月）",
+                    "schema": MONTH,
                 },
             ],
             "responses": {
@@ -589,6 +597,7 @@ PATHS: dict = {
             },
             "responses": {
                 "201": _json("Acknowledgement", "已记录（重复确认返回原记录）"),
+                **BODY_ERRORS,
                 "404": _error("没有此现行文件"),
                 "409": _error("所读版本不是现行版本"),
                 "422": _error("确认内容有误"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -11,13 +10,12 @@ from starlette.responses import JSONResponse, Response
 
 from forms_server import openapi, records
 from forms_server.auth import check_header_csrf, principal
+from forms_server.bodies import read_body, read_json
 from forms_server.definitions import FormDef
 from forms_server.errors import HTTPError
 from forms_server.records import Upload, check_upload
 from forms_server.store import Conflict
 from forms_server.views import visible_submission
-
-MAX_JSON = 1024 * 1024
 
 
 def _num(value):
@@ -108,31 +106,6 @@ def submission_json(request: Request, doc: dict) -> dict:
     form = request.app.state.forms.get(doc["form"])
     shown = records.present(doc, form, user)
     return {k: v for k, v in shown.items() if k not in ("client_key", "id")}
-
-
-async def read_body(request: Request, limit: int, too_large: str) -> bytes:
-    """The request body, refused with 413 as soon as it passes ``limit`` bytes."""
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > limit:
-        raise HTTPError(413, too_large)
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise HTTPError(413, too_large)
-    return body
-
-
-async def read_json(request: Request) -> object:
-    if not request.headers.get("content-type", "").startswith("application/json"):
-        raise HTTPError(415, "请求体应为 JSON（Content-Type: application/json）")
-    body = await read_body(request, MAX_JSON, "请求体超过 1 MB")
-    try:
-        return json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise HTTPError(400, "请求体不是有效的 UTF-8 文本") from exc
-    except ValueError as exc:
-        raise HTTPError(400, f"请求体不是有效的 JSON：{exc}") from exc
 
 
 # Endpoints -------------------------------------------------------------------
@@ -242,10 +215,10 @@ async def upload_attachment(request: Request) -> JSONResponse:
     settings = request.app.state.settings
     max_bytes = settings.max_upload_mb * 1024 * 1024
     body = await read_body(request, max_bytes, f"照片超过 {settings.max_upload_mb} MB")
-    name = request.headers.get("x-filename", "照片")[:100]
-    reason = check_upload(Upload(name, body), max_bytes)
-    if reason:
-        raise HTTPError(415 if body else 422, reason)
+    name = request.headers.get("x-filename", "").strip() or "照片"
+    refused = check_upload(Upload(name, body), max_bytes)
+    if refused:
+        raise HTTPError(*refused)
     doc = await run_in_threadpool(
         request.app.state.store.add_attachment, body, records.sniff_image(body), name, user.username
     )

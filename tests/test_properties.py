@@ -226,7 +226,10 @@ def shaped_junk(draw, form: FormDef) -> dict:
     junk = json_like(_keys(form))
     names = [f.key for f in form.fields]
     items = [i.key for i in form.items] or ["a1"]
-    key = lambda known: st.one_of(st.sampled_from(known), st.text(max_size=6))  # noqa: E731
+
+    def key(known: list[str]) -> st.SearchStrategy[str]:
+        return st.one_of(st.sampled_from(known), st.text(max_size=6))
+
     sections = {
         "fields": st.one_of(junk, st.dictionaries(key(names), junk, max_size=8)),
         "items": st.one_of(
@@ -326,9 +329,11 @@ def path_names_something(form: FormDef, data: object, path: str) -> bool:
     """The error path points at a field, item or key of the form or of the input."""
     if not isinstance(data, Mapping):
         return path == ""
-    given = lambda section: (  # noqa: E731
-        {str(k) for k in data[section]} if isinstance(data.get(section), Mapping) else set()
-    )
+
+    def given(section: str) -> set[str]:
+        inner = data.get(section)
+        return {str(k) for k in inner} if isinstance(inner, Mapping) else set()
+
     if path in TOP_KEYS or path in {str(k) for k in data if k not in TOP_KEYS}:
         return True
     head, _, rest = path.partition(".")
@@ -454,7 +459,10 @@ def test_any_input_gives_errors_or_a_score_never_an_exception(code, data):
 @pytest.mark.parametrize("code", CHECKLISTS)
 def test_the_best_answer_to_every_item_scores_full_marks(code):
     form = FORMS[code]
-    best = lambda i: max(i.tiers, key=lambda t: t.points).label if i.tiers else i.choices()[0]  # noqa: E731
+
+    def best(item: Item) -> str:
+        return max(item.tiers, key=lambda t: t.points).label if item.tiers else item.choices()[0]
+
     items = {i.key: {"count": 0} if i.mode == "deduct" else {"result": best(i)} for i in form.items}
     fields = {
         f.key: {"project": "CH", "date": "2026-11-21", "time": "08:30"}.get(f.type, "是")

@@ -20,12 +20,12 @@ from starlette.responses import JSONResponse, Response
 
 from forms_server import acknowledgements as ack
 from forms_server import export, workbook
-from forms_server.api import read_json
 from forms_server.auth import check_csrf, check_header_csrf, principal, require
+from forms_server.bodies import form_data, read_json
 from forms_server.errors import HTTPError
 from forms_server.report_tables import Table
 from forms_server.report_views import download
-from forms_server.views import form_data, render
+from forms_server.views import render
 
 MATRIX_ROLES = ("quality", "auditor", "admin")
 EDITION_RE = re.compile(r"^[0-9A-Za-z._-]{1,40}$")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -10,13 +10,12 @@ from starlette.responses import JSONResponse, Response
 
 from forms_server import openapi, records
 from forms_server.auth import check_header_csrf, principal
+from forms_server.bodies import read_body, read_json
 from forms_server.definitions import FormDef
 from forms_server.errors import HTTPError
 from forms_server.records import Upload, check_upload
 from forms_server.store import Conflict
 from forms_server.views import visible_submission
-
-MAX_JSON = 1024 * 1024
 
 
 def _num(value):
@@ -109,31 +108,6 @@ def submission_json(request: Request, doc: dict) -> dict:
     return {k: v for k, v in shown.items() if k not in ("client_key", "id")}
 
 
-async def read_body(request: Request, limit: int, too_large: str) -> bytes:
-    """The request body, refused with 413 as soon as it passes ``limit`` bytes."""
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > limit:
-        raise HTTPError(413, too_large)
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise HTTPError(413, too_large)
-    return body
-
-
-async def read_json(request: Request) -> object:
-    if not request.headers.get("content-type", "").startswith("application/json"):
-        raise HTTPError(415, "请求体应为 JSON（Content-Type: application/json）")
-    body = await read_body(request, MAX_JSON, "请求体超过 1 MB")
-    try:
-        return json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise HTTPError(400, "请求体不是有效的 UTF-8 文本") from exc
-    except ValueError as exc:
-        raise HTTPError(400, f"请求体不是有效的 JSON：{exc}") from exc
-
-
 # Endpoints -------------------------------------------------------------------
 
 
@@ -198,12 +172,7 @@ async def list_submissions(request: Request) -> JSONResponse:
         errors["offset"] = "offset 应为不小于 0 的整数"
     for name in ("from", "to"):
         value = q.get(name)
-        if value and not (
-            len(value) == 10
-            and value[4] == "-"
-            and value[7] == "-"
-            and value.replace("-", "").isdigit()
-        ):
+        if value and not _iso_date(value):
             errors[name] = f"{name} 应为日期，如 2026-11-21"
     if errors:
         raise HTTPError(422, "查询参数有误", errors=errors)
@@ -223,6 +192,17 @@ async def list_submissions(request: Request) -> JSONResponse:
     return JSONResponse({"total": len(found), "items": [submission_json(request, d) for d in page]})
 
 
+def _iso_date(value: str) -> bool:
+    """YYYY-MM-DD and a real day (2026-02-30 is not; nor is 20261121)."""
+    if not (len(value) == 10 and value[4] == value[7] == "-" and value.replace("-", "").isascii()):
+        return False
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
 async def get_submission(request: Request) -> JSONResponse:
     return JSONResponse(submission_json(request, visible_submission(request)))
 
@@ -235,10 +215,10 @@ async def upload_attachment(request: Request) -> JSONResponse:
     settings = request.app.state.settings
     max_bytes = settings.max_upload_mb * 1024 * 1024
     body = await read_body(request, max_bytes, f"照片超过 {settings.max_upload_mb} MB")
-    name = request.headers.get("x-filename", "照片")[:100]
-    reason = check_upload(Upload(name, body), max_bytes)
-    if reason:
-        raise HTTPError(415 if body else 422, reason)
+    name = request.headers.get("x-filename", "").strip() or "照片"
+    refused = check_upload(Upload(name, body), max_bytes)
+    if refused:
+        raise HTTPError(*refused)
     doc = await run_in_threadpool(
         request.app.state.store.add_attachment, body, records.sniff_image(body), name, user.username
     )

@@ -38,6 +38,7 @@ from forms_server.errors import (
     handle_server_error,
     handle_starlette_http,
     handle_storage_error,
+    problem,
 )
 from forms_server.journal import StorageError
 from forms_server.settings import Settings
@@ -88,6 +89,26 @@ class LoginRequired:
             )
             await response(scope, receive, send)
             return
+        await self.app(scope, receive, send)
+
+
+class Utf8Query:
+    """A query string must be UTF-8 once %-decoded; Starlette would quietly turn the
+    bytes into U+FFFD and search for that. A clear 400 instead (JSON under /api/)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            try:
+                urllib.parse.unquote_to_bytes(scope["query_string"]).decode("utf-8")
+            except UnicodeDecodeError:
+                error = HTTPError(400, "网址中的查询参数不是有效的 UTF-8 文本")
+                # Without the query: building request.url from raw bytes like \xff raises.
+                request = Request({**scope, "query_string": b""})
+                await problem(request, error)(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
 
@@ -257,6 +278,7 @@ def create_app(settings: Settings, store: Store) -> Starlette:
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(AuthenticationMiddleware, backend=AuthBackend(store)),
+            Middleware(Utf8Query),
         ],
         exception_handlers={
             HTTPError: handle_http_error,

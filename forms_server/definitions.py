@@ -742,7 +742,7 @@ def to_decimal(value: object) -> Decimal | None:
         return None
     try:
         number = Decimal(str(value).strip())
-    except InvalidOperation:
+    except (InvalidOperation, ValueError):  # ValueError: an int past Python's 4300-digit limit
         return None
     return number if number.is_finite() else None
 

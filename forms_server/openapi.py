@@ -16,6 +16,7 @@ def _error(description: str) -> dict:
 
 
 COMMON_ERRORS = {
+    "400": _error("请求有误：网址查询参数或请求体不是有效的 UTF-8 文本，或请求体不是有效的 JSON"),
     "401": _error("未登录或令牌无效"),
     "403": _error("角色或管理处不允许"),
 }
@@ -334,7 +335,7 @@ SCHEMAS: dict = {
                         },
                         "changes": {
                             "type": "object",
-                            "description": "字段 → [原值, 新值]；创建时为空",
+                            "description": "字段 → [原值， 新值]；创建时为空",
                         },
                         "digest": {
                             "type": ["string", "null"],
@@ -375,6 +376,13 @@ CODE = {
     "schema": {"type": "string", "pattern": "^QR-\\d{2}-\\d{2}$"},
 }
 NUMBER = {"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}
+# Query values: an empty value means the default, as the pages' filter forms send it.
+MONTH = {"type": "string", "pattern": "^((20[0-9]{2}|2100)-(0[1-9]|1[0-2]))?$"}
+DATE = {"type": "string", "pattern": "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$", "examples": ["2026-11-21"]}
+BODY_ERRORS = {
+    "413": _error("请求体超过 1 MB"),
+    "415": _error("请求体不是 JSON"),
+}
 
 PATHS: dict = {
     "/api/me": {
@@ -444,7 +452,6 @@ PATHS: dict = {
             },
             "responses": {
                 "201": _json("Submission", "已保存；返回记录编号和得分"),
-                "400": _error("请求体不是有效的 JSON/UTF-8"),
                 "404": _error("没有此表格"),
                 "409": _error("表格不在受控状态，或相同提交正在处理"),
                 "413": _error("请求体超过 1 MB"),
@@ -462,8 +469,8 @@ PATHS: dict = {
             "parameters": [
                 {"name": "form", "in": "query", "schema": {"type": "string"}},
                 {"name": "project", "in": "query", "schema": {"type": "string"}},
-                {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
-                {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+                {"name": "from", "in": "query", "description": "记录日期不早于", "schema": DATE},
+                {"name": "to", "in": "query", "description": "记录日期不晚于", "schema": DATE},
                 {"name": "submitted_by", "in": "query", "schema": {"type": "string"}},
                 {
                     "name": "limit",
@@ -518,20 +525,20 @@ PATHS: dict = {
                 {
                     "name": "month",
                     "in": "query",
-                    "description": "月度报告的月份，如 2026-11",
-                    "schema": {"type": "string", "pattern": "^\\d{4}-\\d{2}$"},
+                    "description": "月度报告的月份，如 2026-11（默认本月）",
+                    "schema": MONTH,
                 },
                 {
                     "name": "from",
                     "in": "query",
-                    "description": "起始月份",
-                    "schema": {"type": "string", "pattern": "^\\d{4}-\\d{2}$"},
+                    "description": "起始月份（默认结束月份前 5 个月；一次最多 24 个月）",
+                    "schema": MONTH,
                 },
                 {
                     "name": "to",
                     "in": "query",
-                    "description": "结束月份",
-                    "schema": {"type": "string", "pattern": "^\\d{4}-\\d{2}$"},
+                    "description": "结束月份（默认本月）",
+                    "schema": MONTH,
                 },
             ],
             "responses": {
@@ -589,6 +596,7 @@ PATHS: dict = {
             },
             "responses": {
                 "201": _json("Acknowledgement", "已记录（重复确认返回原记录）"),
+                **BODY_ERRORS,
                 "404": _error("没有此现行文件"),
                 "409": _error("所读版本不是现行版本"),
                 "422": _error("确认内容有误"),
@@ -644,6 +652,7 @@ PATHS: dict = {
                     "name": "X-Filename",
                     "in": "header",
                     "required": False,
+                    "description": "原文件名，只用于显示；不能含路径（/ 或 \\）、“..”或控制字符",
                     "schema": {"type": "string"},
                 }
             ],
@@ -660,7 +669,7 @@ PATHS: dict = {
                 "201": _json("Attachment", "已保存"),
                 "413": _error("超过大小限制"),
                 "415": _error("不是支持的图片格式"),
-                "422": _error("空文件"),
+                "422": _error("空文件，或文件名含路径"),
                 **COMMON_ERRORS,
             },
         }

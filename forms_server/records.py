@@ -7,6 +7,7 @@ Nothing is stored unless every check passes; the caller gets every problem at on
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from forms_server import complaints, rectification
@@ -16,6 +17,7 @@ from forms_server.errors import HTTPError
 from forms_server.scoring import score
 from forms_server.validation import Clean, validate
 
+UNSAFE_NAME_RE = re.compile(r"[/\\\x00-\x1f\x7f]|^\.\.?$")
 IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP", "image/heic": "HEIC"}
 PLACEHOLDER = "f" * 32  # stands for a not-yet-stored upload while the rest is validated
 NOTICE_FORM = "QR-10-20"  # 整改通知书: numbers of generated notices start with its code
@@ -59,14 +61,20 @@ def sniff_image(data: bytes) -> str | None:
     return None
 
 
-def check_upload(upload: Upload, max_bytes: int) -> str | None:
-    """Chinese reason an uploaded file is refused, or None."""
+def check_upload(upload: Upload, max_bytes: int) -> tuple[int, str] | None:
+    """(HTTP status, Chinese reason) when an uploaded file is refused, or None.
+
+    The name is only shown, never used as a path (files are stored under a random id);
+    a name with a path, "..", or control characters comes from no browser and is refused.
+    """
+    if UNSAFE_NAME_RE.search(upload.name):
+        return 422, "照片的文件名不能包含路径（/ 或 \\）、“..”或控制字符"
     if not upload.data:
-        return f"照片“{upload.name}”是空文件"
+        return 422, f"照片“{upload.name}”是空文件"
     if len(upload.data) > max_bytes:
-        return f"照片“{upload.name}”超过 {max_bytes // (1024 * 1024)} MB"
+        return 413, f"照片“{upload.name}”超过 {max_bytes // (1024 * 1024)} MB"
     if sniff_image(upload.data) is None:
-        return f"“{upload.name}”不是支持的图片格式（JPEG、PNG、WebP、HEIC）"
+        return 415, f"“{upload.name}”不是支持的图片格式（JPEG、PNG、WebP、HEIC）"
     return None
 
 

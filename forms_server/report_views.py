@@ -18,7 +18,9 @@ from forms_server.auth import principal
 from forms_server.errors import HTTPError
 from forms_server.views import render
 
-MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# ASCII digits, years 2000–2100 (as for dates in records): 0000-01 made the month
+# arithmetic raise, and ٢٠٢٦-11 (\d matches any digit) made month_range loop forever.
+MONTH_RE = re.compile(r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$")
 KINDS = {
     "monthly": "月度质量报告",
     "complaints": "投诉统计报告",
@@ -33,7 +35,9 @@ KINDS = {
 def _month(request: Request, name: str, default: str) -> str:
     value = request.query_params.get(name, "").strip() or default
     if not MONTH_RE.match(value):
-        raise HTTPError(422, "查询参数有误", errors={name: f"{name} 应为月份，如 2026-11"})
+        raise HTTPError(
+            422, "查询参数有误", errors={name: f"{name} 应为 2000–2100 年间的月份，如 2026-11"}
+        )
     return value
 
 
@@ -86,6 +90,8 @@ def _data(store, projects: list[str], months: list[str]):
 def build(request: Request, kind: str) -> tuple[dict, list[report_tables.Table], str]:
     now = request.app.state.store.now()
     unit = _unit(request)
+    for name in ("month", "from", "to"):  # a malformed month is refused even where unused
+        _month(request, name, now.strftime("%Y-%m"))
     if kind == "monthly":
         months = [_month(request, "month", now.strftime("%Y-%m"))]
     else:

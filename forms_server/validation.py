@@ -24,16 +24,21 @@ from decimal import Decimal
 from forms_server.definitions import NA, SEVERITIES, Field, FormDef, Item, to_decimal
 from forms_server.scoring import ItemAnswer, item_score
 
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-LANDLINE_RE = re.compile(r"^0\d{2,3}-?[2-9]\d{6,7}(-\d{1,6})?$")
-SERVICE_RE = re.compile(r"^[48]00-?\d{3}-?\d{4}$")
+# re.ASCII: \d would also match ٣ or ３, which would then be stored as typed.
+MOBILE_RE = re.compile(r"^1[3-9]\d{9}$", re.ASCII)
+LANDLINE_RE = re.compile(r"^0\d{2,3}-?[2-9]\d{6,7}(-\d{1,6})?$", re.ASCII)
+SERVICE_RE = re.compile(r"^[48]00-?\d{3}-?\d{4}$", re.ASCII)
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$", re.ASCII)
 ATTACHMENT_RE = re.compile(r"^[0-9a-f]{32}$")
-CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters, and lone surrogates (JSON "\ud800"), which cannot be stored as UTF-8.
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 TOP_KEYS = ("fields", "items", "adjustments", "downgrade")
 ITEM_KEYS = ("result", "count", "severity", "note", "location", "photos")
 TRUE = {True, "true", "1", "on", "yes", "是"}
 FALSE = {False, "false", "0", "off", "no", "否", ""}
 NOTE_MAX, LOCATION_MAX, COUNT_MAX = 500, 100, 999
+NUMBER_LIMIT = 10**15  # beyond this a number is a typing slip, and no longer exact as a float
 
 
 @dataclass
@@ -158,15 +163,16 @@ def _number(spec: Field, value: object, projects) -> tuple[object, str | None]:
         return None, f"不能小于 {spec.min}{spec.unit}"
     if spec.max is not None and number > spec.max:
         return None, f"不能大于 {spec.max}{spec.unit}"
-    return (
-        int(number) if number == number.to_integral() and abs(number) < 10**15 else float(number)
-    ), None
+    # Compared, not abs(): arithmetic on 1E+999999999 overflows the decimal context.
+    if not -NUMBER_LIMIT < number < NUMBER_LIMIT:  # 1e400 would be stored as float("inf")
+        return None, "数值超出范围"
+    return (int(number) if number == number.to_integral() else float(number)), None
 
 
 def _date(spec: Field, value: object, projects) -> tuple[object, str | None]:
     if isinstance(value, dt.date):
         value = value.isoformat()
-    if not isinstance(value, str) or not re.match(r"^\d{4}-\d{2}-\d{2}$", value.strip()):
+    if not isinstance(value, str) or not DATE_RE.match(value.strip()):
         return None, "应为日期，如 2026-11-21"
     try:
         day = dt.date.fromisoformat(value.strip())
@@ -178,7 +184,7 @@ def _date(spec: Field, value: object, projects) -> tuple[object, str | None]:
 
 
 def _time(spec: Field, value: object, projects) -> tuple[object, str | None]:
-    if not isinstance(value, str) or not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", value.strip()):
+    if not isinstance(value, str) or not TIME_RE.match(value.strip()):
         return None, "应为时间，如 08:30"
     return value.strip(), None
 

@@ -25,6 +25,7 @@ from forms_server.auth import (
     safe_next,
     verify_password,
 )
+from forms_server.bodies import form_data
 from forms_server.errors import HTTPError
 from forms_server.journal import StorageError
 from forms_server.records import check_upload
@@ -37,25 +38,6 @@ def render(request: Request, template: str, context: dict, status: int = 200) ->
     return request.app.state.templates.TemplateResponse(
         request, template, context, status_code=status
     )
-
-
-async def form_data(request: Request, max_bytes: int | None = None):
-    """The posted form, with a clear 413 for oversized bodies."""
-    limit = max_bytes or request.app.state.settings.max_upload_mb * 1024 * 1024 * 4
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > limit:
-        raise HTTPError(
-            413, f"提交内容超过 {limit // (1024 * 1024)} MB，请减少照片数量或压缩后再试"
-        )
-    ctype = request.headers.get("content-type", "")
-    if not ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        raise HTTPError(
-            415, "请通过网页表单提交（application/x-www-form-urlencoded 或 multipart/form-data）"
-        )
-    try:
-        return await request.form(max_files=40, max_fields=2000, max_part_size=limit)
-    except Exception as exc:  # malformed multipart, too many parts, bad encoding
-        raise HTTPError(400, f"表单内容无法解析：{exc}") from exc
 
 
 # Login, logout, first administrator ------------------------------------------
@@ -249,9 +231,9 @@ async def form_page(request: Request) -> Response:
     max_bytes = state.settings.max_upload_mb * 1024 * 1024
     for name, files in uploads.items():
         for upload in files:
-            reason = check_upload(upload, max_bytes)
-            if reason:
-                errors[_error_path(name)] = reason
+            refused = check_upload(upload, max_bytes)
+            if refused:
+                errors[_error_path(name)] = refused[1]
     try:
         clean, scored = records.prepare(state, user, form, data)
     except HTTPError as exc:

@@ -10,9 +10,10 @@ from starlette.responses import RedirectResponse, Response
 
 from forms_server import complaints, records, rectification
 from forms_server.auth import check_csrf, principal
+from forms_server.bodies import form_data
 from forms_server.errors import HTTPError
 from forms_server.store import Conflict
-from forms_server.views import form_data, render
+from forms_server.views import render
 
 #: Roles that act on records (auditors and administrators read them only).
 WORKFLOW_ROLES = ("staff", "quality")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import settings
 from starlette.testclient import TestClient
 
 from forms_server.app import create_app
@@ -18,6 +20,12 @@ from forms_server.settings import Settings
 from forms_server.store import Store
 from tests.forms_kit import CHECKLIST_YAML
 from tests.sitekit import ROOT, Build
+
+# Property-based tests (hypothesis, and schemathesis on top of it): `ci` keeps `make test`
+# quick; `HYPOTHESIS_PROFILE=thorough make test` searches twenty times longer.
+settings.register_profile("ci", max_examples=50, deadline=None, print_blob=True)
+settings.register_profile("thorough", max_examples=1000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 TZ = ZoneInfo("Asia/Shanghai")
 PASSWORD = "Secret-2026"

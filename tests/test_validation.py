@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from forms_server.validation import is_phone, validate
-from tests.forms_kit import PROJECTS, checklist, perfect_items
+from tests.forms_kit import PROJECTS, checklist, perfect_items, raw_checklist
 
 FORM = checklist()
 
@@ -223,3 +223,83 @@ def test_text_limits_and_control_characters():
 def test_malformed_payloads_give_errors_not_exceptions(payload):
     _, errors = validate(FORM, payload, PROJECTS)
     assert errors
+
+
+def _form_with(*extra_fields: dict):
+    """The test checklist with the head count unbounded and extra header fields."""
+    raw = raw_checklist()["fields"]
+    next(f for f in raw if f["key"] == "people").pop("max")
+    return checklist(fields=[*raw, *extra_fields])
+
+
+@pytest.mark.parametrize(
+    ("fields", "path", "message"),
+    [
+        pytest.param(
+            {"people": "1e400"}, "fields.people", "在岗人数：数值超出范围", id="float-inf"
+        ),
+        pytest.param(
+            {"people": "1E+999999999"},
+            "fields.people",
+            "在岗人数：数值超出范围",
+            id="decimal-overflow",
+        ),
+        pytest.param(
+            {"people": 10**15}, "fields.people", "在岗人数：数值超出范围", id="beyond-exact"
+        ),
+        pytest.param(
+            {"people": 10**5000}, "fields.people", "在岗人数：应为数字", id="past-int-limit"
+        ),
+        pytest.param(
+            {"inspector": "陈\ud800"},
+            "fields.inspector",
+            "检查人：包含无法识别的控制字符",
+            id="lone-surrogate",
+        ),
+        pytest.param(
+            {"phone": "13٨00138000"},
+            "fields.phone",
+            "联系电话：号码格式不正确：手机为 11 位（1 开头），固话需带区号，如 0755-83001234",
+            id="arabic-indic-digit-in-phone",
+        ),
+        pytest.param(
+            {"start": "0٨:30"}, "fields.start", "开始时间：应为时间，如 08:30", id="digit-in-time"
+        ),
+    ],
+)
+def test_values_that_cannot_be_stored_as_typed_are_refused(fields, path, message):
+    """Found by tests/test_properties.py: each was accepted (or raised) before."""
+    form = _form_with({"key": "start", "label": "开始时间", "type": "time"})
+    data = {
+        "fields": {"project": "CH", "date": "2026-11-21", "inspector": "陈晓东", **fields},
+        "items": perfect_items(),
+    }
+    _, errors = validate(form, data, PROJECTS)
+    assert errors == {path: message}
+
+
+def test_item_counts_and_notes_that_cannot_be_stored_are_refused():
+    _, errors = submit(
+        items={"a3": {"count": 10**5000}, "a1": {"result": "合格", "note": "\udfff"}}
+    )
+    assert errors == {
+        "items.a3.count": "垃圾桶无满溢：处数应为 0–999 的整数",
+        "items.a1.note": "大堂地面干净：说明包含无效字符",
+    }
+
+
+def test_a_large_but_sane_number_is_kept_exactly():
+    clean, errors = validate(
+        _form_with(),
+        {
+            "fields": {
+                "project": "CH",
+                "date": "2026-11-21",
+                "inspector": "陈",
+                "people": "999999999999999",
+            },
+            "items": perfect_items(),
+        },
+        PROJECTS,
+    )
+    assert errors == {} and clean.fields["people"] == 999_999_999_999_999

@@ -26,11 +26,14 @@ import gc
 import hashlib
 import json
 import logging
+import operator
 import secrets
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import ClassVar
 
 from tinydb import Query, TinyDB
 from tinydb.storages import Storage
@@ -172,6 +175,7 @@ class Store:
         self._db = TinyDB(storage=LiveStorage, tables=self.tables)  # type: ignore[arg-type]
         self._next_id: dict[str, int] = {}
         self._indexes: dict[tuple[str, str], dict[object, str]] = {}
+        self._groups: dict[tuple[str, str], dict[object, set[str]]] = {}
         self._counters: dict[str, int] = {}
         self._reserved: set[str] = set()
         self._last_hash = ZERO_HASH
@@ -361,8 +365,27 @@ class Store:
         "attachments": ("attachment_id",),
     }
 
+    #: Non-unique indexes: documents grouped by a key computed from them (管理处, form, the
+    #: month of a date, a status). Reads that filter on these keys take the matching ids
+    #: from here instead of scanning the table; TinyDB evaluates the remaining filters.
+    GROUPED: ClassVar[dict[str, dict[str, Callable[[dict], object]]]] = {
+        "submissions": {
+            "record_month": lambda d: (d.get("record_date") or "")[:7],
+            "project": lambda d: d.get("project"),
+            "form": lambda d: d.get("form"),
+        },
+        "notices": {
+            "project": lambda d: d.get("project"),
+            "issued_month": lambda d: (d.get("issued_on") or "")[:7],
+            "due_month": lambda d: (d.get("deadline") or "")[:7],
+            "status": lambda d: d.get("status"),
+            "source_form": lambda d: d.get("source_form"),
+        },
+    }
+
     def _rebuild_derived(self) -> None:
         self._indexes.clear()
+        self._groups.clear()
         self._next_id.clear()
         for name, docs in self.tables.items():
             self._next_id[name] = max((int(k) for k in docs), default=0) + 1
@@ -389,6 +412,16 @@ class Store:
                 index.pop(old[key], None)
             if new is not None and new.get(key) is not None:
                 index[new[key]] = doc_id
+        for name, key_of in self.GROUPED.get(table, {}).items():
+            groups = self._groups.setdefault((table, name), {})
+            if old is not None:
+                members = groups.get(key_of(old))
+                if members is not None:
+                    members.discard(doc_id)
+                    if not members:
+                        del groups[key_of(old)]
+            if new is not None:
+                groups.setdefault(key_of(new), set()).add(doc_id)
 
     def _new_id(self, table: str) -> str:
         with self._alloc_lock:
@@ -417,6 +450,38 @@ class Store:
             t = self._db.table(table, cache_size=0)
             docs = t.all() if condition is None else t.search(condition)
             return [dict(d, id=str(d.doc_id)) for d in docs]
+
+    def _select(self, table: str, filters: list[list[tuple[str, Callable]]], condition=None
+                ) -> list[tuple[str, dict]]:  # fmt: skip
+        """(id, stored document) of each document of ``table`` that every filter selects and
+        the TinyDB ``condition`` (the filters no index answers; None: none) matches. A filter
+        is a list of (grouped index, wanted key) alternatives: it selects the documents of the
+        groups whose key is wanted. Call under the read lock; never change the documents."""
+        docs = self.tables.get(table, {})
+        selections = []
+        for alternatives in filters:
+            groups, everything = [], True
+            for name, wanted in alternatives:
+                for key, members in self._groups.get((table, name), {}).items():
+                    if wanted(key):
+                        groups.append(members)
+                    else:
+                        everything = False
+            if not everything:  # a filter that selects every group filters nothing
+                selections.append(groups)
+        ids: Iterable[str] = docs
+        if selections:
+            # Set operations, narrowest selection first: each step costs at most the size
+            # of what is left, never the size of the table.
+            selections.sort(key=lambda groups: sum(len(g) for g in groups))
+            first, *others = selections
+            left = first[0] if len(first) == 1 else set().union(*first)
+            for groups in others:
+                left = set().union(*(left & g for g in groups))
+            ids = left
+        if condition is None:
+            return [(doc_id, docs[doc_id]) for doc_id in ids]
+        return [(doc_id, docs[doc_id]) for doc_id in ids if condition(docs[doc_id])]
 
     def count(self, table: str) -> int:
         with self._rw.read():
@@ -507,22 +572,32 @@ class Store:
     ) -> list[dict]:
         """Submissions matching every given filter, newest first. ``projects=None``: all projects."""
         q = Query()
+        filters: list[list[tuple[str, Callable]]] = []
         conditions = []
         if form:
-            conditions.append(q.form == form)
+            filters.append([("form", lambda f: f == form)])
         if projects is not None:
-            allowed = set(projects)
-            conditions.append(q.project.test(lambda p: p in allowed))
-        if date_from:
-            conditions.append(q.record_date >= date_from)
-        if date_to:
-            conditions.append(q.record_date <= date_to)
+            filters.append([("project", set(projects).__contains__)])
+        if date_from or date_to:
+            # The months of the range; TinyDB compares the dates unless it is whole months.
+            low, high = (date_from or "")[:7], (date_to or "\uffff")[:7]
+            filters.append([("record_month", lambda m: bool(m) and low <= m <= high)])
+            if date_from and date_from != f"{low}-01":
+                conditions.append(q.record_date >= date_from)
+            if date_to and date_to < f"{high}-31":
+                conditions.append(q.record_date <= date_to)
         if submitted_by:
             conditions.append(q.submitted_by == submitted_by)
         condition = None
         for c in conditions:
             condition = c if condition is None else condition & c
-        found = self.search("submissions", condition)
+        if filters:
+            with self._rw.read():
+                found = [
+                    dict(doc, id=i) for i, doc in self._select("submissions", filters, condition)
+                ]
+        else:
+            found = self.search("submissions", condition)
         found.sort(key=lambda d: (d["submitted_at"], int(d["id"])), reverse=True)
         return found
 
@@ -682,6 +757,47 @@ class Store:
             c = q[key] == value
             condition = c if condition is None else condition & c
         return sorted(self.search(table, condition), key=lambda d: d["number"], reverse=True)
+
+    def report_submissions(
+        self, projects: Iterable[str] | None, months: Iterable[str]
+    ) -> list[Mapping[str, object]]:
+        """Submissions of ``projects`` (None: all) dated in one of ``months`` (YYYY-MM), newest
+        first like `find_submissions`; read-only views, as `report_notices` explains."""
+        filters: list[list[tuple[str, Callable]]] = [[("record_month", set(months).__contains__)]]
+        if projects is not None:
+            filters.append([("project", set(projects).__contains__)])
+        with self._rw.read():
+            found = self._select("submissions", filters)
+        found.sort(key=lambda f: (f[1]["submitted_at"], int(f[0])), reverse=True)
+        return [MappingProxyType(doc) for _, doc in found]
+
+    def report_notices(
+        self, projects: Iterable[str] | None, selections: list[dict]
+    ) -> list[Mapping[str, object]]:
+        """整改通知书 of ``projects`` (None: all) that any of ``selections`` selects, newest
+        number first. A selection narrows by any of "months" (issued or due in one of these
+        YYYY-MM), "forms" (started by one of these) and "status".
+
+        For reports, which read tens of thousands of notices and change none: read-only
+        views of the stored documents (the store replaces a document on change, never edits
+        it), not copies, and without the storage id.
+        """
+        base = [] if projects is None else [[("project", set(projects).__contains__)]]
+        chosen: dict[str, dict] = {}
+        with self._rw.read():
+            for selection in selections:
+                filters = list(base)
+                if selection.get("months") is not None:
+                    wanted = set(selection["months"]).__contains__
+                    filters.append([("issued_month", wanted), ("due_month", wanted)])
+                if selection.get("forms") is not None:
+                    filters.append([("source_form", set(selection["forms"]).__contains__)])
+                if selection.get("status") is not None:
+                    status = selection["status"]
+                    filters.append([("status", lambda s, status=status: s == status)])
+                chosen.update(self._select("notices", filters))
+        found = sorted(chosen.values(), key=operator.itemgetter("number"), reverse=True)
+        return [MappingProxyType(doc) for doc in found]
 
     def update(
         self, table: str, number: str, change: Callable[[dict], dict], by: str, action: str

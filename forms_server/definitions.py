@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from pathlib import Path
 
 import yaml
@@ -147,6 +148,10 @@ class Item:
 
     def choices(self) -> tuple[str, ...]:
         """The results an inspector may record (count-based deduct items take a count)."""
+        return self._choices
+
+    @cached_property
+    def _choices(self) -> tuple[str, ...]:
         if self.mode == "tiered":
             base = tuple(t.label for t in self.tiers)
         elif self.mode == "check":
@@ -215,12 +220,18 @@ class FormDef:
     #: Team that receives a 整改通知书 for each nonconforming item ("" for none).
     rectification: str = ""
 
-    @property
+    # A definition never changes once loaded: its item list and lookup are computed once
+    # (validating a submission looks up every item; rebuilding them each time was quadratic).
+    @cached_property
     def items(self) -> tuple[Item, ...]:
         return tuple(item for section in self.sections for item in section.items)
 
+    @cached_property
+    def _items_by_key(self) -> dict[str, Item]:
+        return {i.key: i for i in reversed(self.items)}  # the first of a repeated key wins
+
     def item(self, key: str) -> Item | None:
-        return next((i for i in self.items if i.key == key), None)
+        return self._items_by_key.get(key)
 
     def field(self, key: str) -> Field | None:
         return next((f for f in self.fields if f.key == key), None)

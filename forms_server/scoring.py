@@ -39,7 +39,7 @@ class ItemAnswer:
     photos: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one per item of every submission, frozen init is slow
 class ItemResult:
     key: str
     section: str
@@ -87,6 +87,7 @@ class Result:
 
     def to_dict(self) -> dict:
         """JSON-ready summary (numbers as floats rounded to two decimals)."""
+        nonconformities = self.nonconformities
         return {
             "total": _num(self.total),
             "score": _num(self.score),
@@ -118,10 +119,10 @@ class Result:
                     "location": i.location,
                     "photos": list(i.photos),
                 }
-                for i in self.nonconformities
+                for i in nonconformities
             ],
-            "serious": self.count(SERIOUS),
-            "general": self.count(GENERAL),
+            "serious": sum(1 for i in nonconformities if i.severity == SERIOUS),
+            "general": sum(1 for i in nonconformities if i.severity == GENERAL),
         }
 
 

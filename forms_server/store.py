@@ -20,7 +20,6 @@ hash chaining it to the previous entry so that tampering can be detected.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import gc
 import hashlib
@@ -154,6 +153,9 @@ class Store:
     data_dir: Path
     clock: Callable[[], dt.datetime]
     compact_every: int = 20_000
+    #: Commits between two moves of the surviving objects out of the garbage collector's
+    #: generations (see `_freeze`).
+    freeze_every: int = 2_000
     tables: dict[str, dict] = field(default_factory=dict)
 
     # Lifecycle ---------------------------------------------------------------
@@ -180,6 +182,8 @@ class Store:
         self._reserved: set[str] = set()
         self._last_hash = ZERO_HASH
         self._history_seq = 0
+        self._frozen_at = 0
+        self._freezing = threading.Lock()
 
     def open(self) -> Store:
         """Take ownership of the data directory and load it."""
@@ -237,11 +241,7 @@ class Store:
         index = files[-1][0] + 1 if files else 1
         self._writer = journal.JournalWriter(self.data_dir, index)
         self._rebuild_derived()
-        # Loaded documents live as long as the process and hold no cycles; moving
-        # them out of the collector's generations keeps full collections (and the
-        # latency of the writes that trigger them) independent of the data size.
-        gc.collect()
-        gc.freeze()
+        self._freeze()
 
     # Commits -----------------------------------------------------------------
 
@@ -258,6 +258,24 @@ class Store:
             raise pending.error
         if self._writer and self._writer.lines >= self.compact_every:
             self._compact_in_background()
+        if self._applied - self._frozen_at >= self.freeze_every:
+            self._freeze()
+
+    def _freeze(self) -> None:
+        """Collect garbage, then move every surviving object out of the collector's
+        generations. Stored documents live as long as the process and hold no cycles:
+        left in the oldest generation, each full collection would walk all of them, and
+        the writes that trigger one would wait for as long as the data is large. Done on
+        load and every `freeze_every` commits, so the collector only ever walks the
+        objects of the last few thousand commits."""
+        if not self._freezing.acquire(blocking=False):
+            return  # another thread is doing it
+        try:
+            gc.collect()
+            gc.freeze()
+            self._frozen_at = self._applied
+        finally:
+            self._freezing.release()
 
     def _flush(self) -> None:
         """Write every queued commit with one fsync (group commit), then apply them.
@@ -432,7 +450,7 @@ class Store:
     def _by_key(self, table: str, key: str, value: object) -> dict | None:
         with self._rw.read():
             doc_id = self._indexes.get((table, key), {}).get(value)
-            return copy.deepcopy(self.tables[table][doc_id]) if doc_id is not None else None
+            return _copy(self.tables[table][doc_id]) if doc_id is not None else None
 
     # Time ----------------------------------------------------------------------
 
@@ -516,7 +534,7 @@ class Store:
             if client_key:
                 existing = self._indexes.get(("submissions", "client_key"), {}).get(client_key)
                 if existing is not None:
-                    return copy.deepcopy(self.tables["submissions"][existing])
+                    return _copy(self.tables["submissions"][existing])
                 if client_key in self._reserved:
                     raise Conflict("相同的提交正在处理中，请勿重复提交")
                 self._reserved.add(client_key)
@@ -667,7 +685,7 @@ class Store:
                 raise Conflict(f"用户 {username} 不存在")
             doc = {**current, **changes, "updated_at": self.now_iso()}
             self._commit([Change("users", doc_id, doc, by=by)])
-            return copy.deepcopy(doc)
+            return _copy(doc)
 
     def get_user(self, username: str) -> dict | None:
         return self._by_key("users", "username", username)
@@ -807,7 +825,7 @@ class Store:
         with self._mutate_lock:
             with self._rw.read():
                 doc_id = self._indexes.get((table, "number"), {}).get(number)
-                current = copy.deepcopy(self.tables[table][doc_id]) if doc_id is not None else None
+                current = _copy(self.tables[table][doc_id]) if doc_id is not None else None
             if current is None:
                 raise Conflict(f"{number} 不存在")
             new = change(current)
@@ -1007,6 +1025,16 @@ class Store:
 
 
 # Helpers ---------------------------------------------------------------------------
+
+
+def _copy(value):
+    """A deep copy of a stored JSON value (dicts, lists and scalars), much faster than
+    `copy.deepcopy`, which handles every kind of object."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
 
 
 def encode(doc: dict | None) -> str:

@@ -344,14 +344,15 @@ def _item(item: Item, raw: object) -> tuple[ItemAnswer | None, dict[str, str]]:
         location=location,
         photos=tuple(dict.fromkeys(photos)),
     )
-    value = item_score(item, answer)
-    failing = (value is not None and value < item.points) or (
-        not item.scored and result == "不符合"
-    )
-    if severity is not None and not failing:
-        return None, {".severity": f"{where}：符合要求的项目不能标记不合格等级"}
-    if severity == "一般" and item.critical:
-        return None, {".severity": f"{where}：否决项不合格即为严重不合格"}
+    if severity is not None:  # only a failing item may carry a severity
+        value = item_score(item, answer)
+        failing = (value is not None and value < item.points) or (
+            not item.scored and result == "不符合"
+        )
+        if not failing:
+            return None, {".severity": f"{where}：符合要求的项目不能标记不合格等级"}
+        if severity == "一般" and item.critical:
+            return None, {".severity": f"{where}：否决项不合格即为严重不合格"}
     return answer, {}
 
 

@@ -749,7 +749,7 @@ class _Validator:
 
 def to_decimal(value: object) -> Decimal | None:
     """A YAML/JSON number as an exact Decimal (0.2 stays 0.2); None if not a finite number."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):  # noqa: UP038 (faster)
         return None
     try:
         number = Decimal(str(value).strip())

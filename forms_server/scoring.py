@@ -29,7 +29,7 @@ SERIOUS, GENERAL = "严重", "一般"
 CENT = Decimal("0.01")
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: one per item of every submission, frozen init is slow
 class ItemAnswer:
     result: str | None = None  # a choice of the item, or 不适用
     count: int | None = None  # deduct items: occurrences found
@@ -153,7 +153,7 @@ def score(form: FormDef, items: dict[str, ItemAnswer], adjustments: dict[str, in
     for section in form.sections:
         earned = applicable = Decimal(0)
         for item in section.items:
-            answer = items.get(item.key, ItemAnswer())
+            answer = items.get(item.key) or ItemAnswer()
             value = item_score(item, answer)
             na = answer.result == NA
             if item.scored:

@@ -155,7 +155,7 @@ class Store:
     compact_every: int = 20_000
     #: Commits between two moves of the surviving objects out of the garbage collector's
     #: generations (see `_freeze`).
-    freeze_every: int = 2_000
+    freeze_every: int = 500
     tables: dict[str, dict] = field(default_factory=dict)
 
     # Lifecycle ---------------------------------------------------------------
@@ -267,7 +267,7 @@ class Store:
         left in the oldest generation, each full collection would walk all of them, and
         the writes that trigger one would wait for as long as the data is large. Done on
         load and every `freeze_every` commits, so the collector only ever walks the
-        objects of the last few thousand commits."""
+        objects of the last few hundred commits (a pause of a few milliseconds)."""
         if not self._freezing.acquire(blocking=False):
             return  # another thread is doing it
         try:

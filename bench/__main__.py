@@ -7,9 +7,15 @@ import platform
 import sys
 import time
 
-from bench import storage
+from bench import ingest, reports, site, startup, storage
 
-BENCHMARKS = {"storage": storage.main}
+BENCHMARKS = {
+    "storage": storage.main,
+    "ingest": ingest.main,
+    "reports": reports.main,
+    "startup": startup.main,
+    "site": site.main,
+}
 
 
 def main(argv: list[str] | None = None) -> None:

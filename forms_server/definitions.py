@@ -260,6 +260,17 @@ class Loaded:
     problems: list[Problem] = field(default_factory=list)
 
 
+#: PyYAML's safe loader on libyaml's C parser when PyYAML has it: the same documents and
+#: error positions, about ten times faster (a site build reads every definition, and
+#: every revision of each from git; the server reads them all at start).
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_yaml(text: str) -> object:
+    """`yaml.safe_load`, on libyaml's parser when available."""
+    return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
+
+
 def load_dir(forms_dir: Path, project_dir: Path | None = None) -> Loaded:
     """Load and validate every ``*.yml`` definition in ``forms_dir``."""
     result = Loaded()
@@ -270,7 +281,7 @@ def load_dir(forms_dir: Path, project_dir: Path | None = None) -> Loaded:
         except ValueError:
             rel = path.as_posix()
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = load_yaml(path.read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             result.problems.append(Problem(rel, "YAML", f"无法解析：{exc}"))
             continue

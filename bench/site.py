@@ -96,8 +96,13 @@ def baseline_config(root: Path) -> Path:
     text = "\n".join(out) + "\n"
     text = re.sub(r"(?m)^docs_dir: .*$", f"docs_dir: {root / 'docs'}", text)
     text = text.replace("custom_dir: qms_site/", f"custom_dir: {PROJECT_DIR / 'qms_site'}/")
-    text = text.replace("jieba_dict_user: qms_site/", f"jieba_dict_user: {PROJECT_DIR / 'qms_site'}/")
-    assert "hooks:" not in text and "macros" not in text.split("plugins:")[1].split("markdown_extensions")[0]
+    text = text.replace(
+        "jieba_dict_user: qms_site/", f"jieba_dict_user: {PROJECT_DIR / 'qms_site'}/"
+    )
+    assert (
+        "hooks:" not in text
+        and "macros" not in text.split("plugins:")[1].split("markdown_extensions")[0]
+    )
     text += "nav: " + (root / "nav.json").read_text(encoding="utf-8") + "\n"
     path = root / "mkdocs-plain.yml"
     path.write_text(text, encoding="utf-8")

@@ -40,7 +40,13 @@ def main(quick: bool = False) -> None:
             "full": seed.ours(full.env, root / "full.log"),
             "empty": seed.ours(empty.env, root / "empty.log"),
             "reference": seed.Server(
-                [sys.executable, "-m", "bench.refserver", str(root / "reference.sqlite"), full.token],
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.refserver",
+                    str(root / "reference.sqlite"),
+                    full.token,
+                ],
                 full.env,
                 root / "reference.log",
             ),

@@ -7,9 +7,16 @@ import platform
 import sys
 import time
 
-from bench import crash, storage
+from bench import crash, ingest, reports, site, startup, storage
 
-BENCHMARKS = {"storage": storage.main, "crash": crash.main}
+BENCHMARKS = {
+    "storage": storage.main,
+    "ingest": ingest.main,
+    "reports": reports.main,
+    "startup": startup.main,
+    "site": site.main,
+    "crash": crash.main,
+}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,7 +14,7 @@ from forms_server import complaints, rectification
 from forms_server.auth import Principal
 from forms_server.definitions import FormDef
 from forms_server.errors import HTTPError
-from forms_server.scoring import score
+from forms_server.scoring import ItemAnswer, score
 from forms_server.validation import Clean, validate
 
 UNSAFE_NAME_RE = re.compile(r"[/\\\x00-\x1f\x7f]|^\.\.?$")
@@ -117,11 +117,7 @@ def store_submission(
         "record_date": (clean.fields.get(date_field.key) if date_field else None)
         or state.store.now().date().isoformat(),
         "values": clean.fields,
-        "items": {
-            key: {k: v for k, v in vars(answer).items() if v not in (None, "", ())}
-            | {"photos": list(answer.photos)}
-            for key, answer in clean.items.items()
-        },
+        "items": {key: _answer(answer) for key, answer in clean.items.items()},
         "adjustments": clean.adjustments,
         "downgrade": clean.downgrade,
         "score": scored,
@@ -130,6 +126,23 @@ def store_submission(
     return state.store.add_submission(
         record, by=user.username, client_key=client_key, derive=derive(state, form)
     )
+
+
+def _answer(answer: ItemAnswer) -> dict:
+    """An item's answer as stored: the fields given (in this order), and its photos."""
+    stored: dict = {}
+    if answer.result:
+        stored["result"] = answer.result
+    if answer.count is not None:
+        stored["count"] = answer.count
+    if answer.severity:
+        stored["severity"] = answer.severity
+    if answer.note:
+        stored["note"] = answer.note
+    if answer.location:
+        stored["location"] = answer.location
+    stored["photos"] = list(answer.photos)
+    return stored
 
 
 def derive(state, form: FormDef):

@@ -141,10 +141,7 @@ def rate(notices: list[dict], month: str, as_of: dt.date) -> tuple[int, int, Fra
 
     The rate is None when nothing was due (QP-11 counts that month as 100%).
     """
-    due = [
-        n
-        for n in notices
-        if month_of(n["deadline"]) == month and dt.date.fromisoformat(n["deadline"]) <= as_of
-    ]
+    today = as_of.isoformat()  # deadlines are ISO dates: as text they sort as dates
+    due = [n for n in notices if month_of(n["deadline"]) == month and n["deadline"] <= today]
     passed = [n for n in due if n.get("result") == "合格"]
     return len(due), len(passed), (Fraction(len(passed), len(due)) if due else None)

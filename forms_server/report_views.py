@@ -108,9 +108,9 @@ def compute(
     code, unit_name, projects = unit
     if kind == "monthly":
         month = months[-1]
-        submissions, notices, _ = _data(
-            store, projects, reports.month_range(reports._months_back(month, 5), month)
-        )
+        submissions = store.report_submissions(projects, [month])
+        # Only the notices the report reads (a year holds about one per inspection).
+        notices = store.report_notices(projects, reports.monthly_notices(month, company))
         report = reports.monthly(code, projects, month, submissions, notices, now.date(), company)
         report["unit_name"] = unit_name
         return report, report_tables.monthly(report, unit_name), f"{unit_name}{month}月度质量报告"

@@ -84,35 +84,79 @@ def assessment(submissions: list[dict], project: str, month: str, company) -> di
     }
 
 
-def _counts(notices: list[dict], month: str, as_of: dt.date, company) -> dict:
+class _Notices:
+    """One 管理处's notices sorted once into months (issued, due) and the overdue ones,
+    so that counting a month touches only that month's notices."""
+
+    def __init__(self) -> None:
+        self.issued: dict[str, list[dict]] = defaultdict(list)
+        self.due: dict[str, list[dict]] = defaultdict(list)
+        self.overdue: list[str] = []
+
+    def add(self, notice: dict, as_of: dt.date) -> str:
+        """File ``notice``; returns the month it was issued in."""
+        issued = (notice.get("issued_on") or "")[:7]
+        self.issued[issued].append(notice)
+        self.due[rectification.month_of(notice["deadline"])].append(notice)
+        if notice["status"] == rectification.OPEN and rectification.is_overdue(notice, as_of):
+            self.overdue.append(notice["number"])
+        return issued
+
+
+def _graded(notices: _Notices, month: str, as_of: dt.date, company) -> tuple:
+    """What the month's grade rests on: the counted forms' serious and general
+    nonconformities, and their rectification (due, passed, rate)."""
+    counted = [
+        n for n in notices.issued.get(month, ()) if n["source_form"] in company.counted_forms
+    ]
+    counted_due = [
+        n for n in notices.due.get(month, ()) if n["source_form"] in company.counted_forms
+    ]
+    serious = sum(1 for n in counted if n["severity"] == "严重")
+    general = sum(1 for n in counted if n["severity"] == "一般")
+    return (serious, general, *rectification.rate(counted_due, month, as_of))
+
+
+def _counts(notices: _Notices, month: str, as_of: dt.date, company) -> dict:
     """Nonconformities and rectification of one unit's notices for the month."""
-    issued = [n for n in notices if in_month(n, month, "issued_on")]
-    counted = [n for n in issued if n["source_form"] in company.counted_forms]
-    counted_all = [n for n in notices if n["source_form"] in company.counted_forms]
-    due, passed, rate = rectification.rate(counted_all, month, as_of)
-    all_due, all_passed, all_rate = rectification.rate(notices, month, as_of)
+    issued = notices.issued.get(month, [])
+    serious, general, due, passed, rate = _graded(notices, month, as_of, company)
+    all_due, all_passed, all_rate = rectification.rate(notices.due.get(month, []), month, as_of)
     return {
         "issued": len(issued),
-        "serious": sum(1 for n in counted if n["severity"] == "严重"),
-        "general": sum(1 for n in counted if n["severity"] == "一般"),
+        "serious": serious,
+        "general": general,
         "due": due,
         "passed": passed,
         "rate": rate,
         "all_due": all_due,
         "all_passed": all_passed,
         "all_rate": percent(all_rate),
-        "overdue": sorted(n["number"] for n in notices if rectification.is_overdue(n, as_of)),
+        "overdue": sorted(notices.overdue),
         "reissued": sorted(n["number"] for n in issued if n["reissued"]),
     }
 
 
-def grade_history(
-    notices: list[dict], months: list[str], as_of: dt.date, company
-) -> dict[str, str]:
+def _sum_counts(counts: list[dict]) -> dict:
+    """A 分公司's or the company's figures from its 管理处's (a notice belongs to one)."""
+    total = {key: sum(c[key] for c in counts) for key in
+             ("issued", "serious", "general", "due", "passed", "all_due", "all_passed")}  # fmt: skip
+    return {
+        **{key: total[key] for key in ("issued", "serious", "general", "due", "passed")},
+        "rate": ratio(total["passed"], total["due"]),
+        "all_due": total["all_due"],
+        "all_passed": total["all_passed"],
+        "all_rate": percent(ratio(total["all_passed"], total["all_due"])),
+        "overdue": sorted(number for c in counts for number in c["overdue"]),
+        "reissued": sorted(number for c in counts for number in c["reissued"]),
+    }
+
+
+def grade_history(notices: _Notices, months: list[str], as_of: dt.date, company) -> dict[str, str]:
     history = {}
     for month in months:
-        c = _counts(notices, month, as_of, company)
-        history[month] = grading.monthly_grade(c["serious"], c["general"], c["rate"]).grade
+        serious, general, _, _, rate = _graded(notices, month, as_of, company)
+        history[month] = grading.monthly_grade(serious, general, rate).grade
     return history
 
 
@@ -140,19 +184,26 @@ def monthly(unit: str, projects: list[str], month: str, submissions: list[dict],
             company, previous_months: int = 5) -> dict:  # fmt: skip
     """月度质量报告 of one 管理处 (``projects`` = [code]) or one 分公司 (its 管理处)."""
     subs = [s for s in submissions if s.get("project") in projects]
-    unit_notices = [n for n in notices if n.get("project") in projects]
+    assessed = [s for s in subs if s["form"] == company.assessment_form]
     history_months = month_range(_months_back(month, previous_months), month)
-    project_rows = []
+    own_notices = {project: _Notices() for project in projects}
+    serious_notices = []  # the unit's serious nonconformities of the month, in the given order
+    for n in notices:
+        own = own_notices.get(n.get("project"))
+        if own is not None and own.add(n, as_of) == month and n["severity"] == "严重":
+            serious_notices.append(n)
+    project_rows, project_counts = [], []
     for project in projects:
-        own = [n for n in unit_notices if n["project"] == project]
+        own = own_notices[project]
         counts = _counts(own, month, as_of, company)
+        project_counts.append(counts)
         grade = grading.monthly_grade(counts["serious"], counts["general"], counts["rate"])
         history = grade_history(own, history_months, as_of, company)
         flags = grading.consecutive_flags(history)
         project_rows.append({
             "project": project,
             "name": company.projects[project].name,
-            "assessment": assessment(subs, project, month, company),
+            "assessment": assessment(assessed, project, month, company),
             **{k: v for k, v in counts.items() if k != "rate"},
             "rate": percent(counts["rate"]),
             "grade": grade.grade,
@@ -166,7 +217,7 @@ def monthly(unit: str, projects: list[str], month: str, submissions: list[dict],
         r["assessment"]["score"] for r in project_rows if r["assessment"]["score"] is not None
     ]
     branch_score = grading.average(scores)
-    totals = _counts(unit_notices, month, as_of, company)
+    totals = _sum_counts(project_counts)
     unit_grade = grading.monthly_grade(totals["serious"], totals["general"], totals["rate"])
     serious_items = [
         {
@@ -176,8 +227,7 @@ def monthly(unit: str, projects: list[str], month: str, submissions: list[dict],
             "source": n["source"],
             "status": n["status"],
         }
-        for n in unit_notices
-        if in_month(n, month, "issued_on") and n["severity"] == "严重"
+        for n in serious_notices
     ]
     return {
         "unit": unit,
@@ -196,6 +246,19 @@ def monthly(unit: str, projects: list[str], month: str, submissions: list[dict],
         "inspections": inspections_of(subs, month),
         "serious_items": serious_items,
     }
+
+
+def monthly_notices(month: str, company, previous_months: int = 5) -> list[dict]:
+    """The notices `monthly` reads, as selections for `Store.report_notices`; the report over
+    them is the report over all notices. The month's own figures need every notice issued or
+    due in it; the grades of the months before, only those of the counted forms; the overdue
+    list, every notice still open."""
+    window = month_range(_months_back(month, previous_months), month)
+    return [
+        {"months": [month]},
+        {"months": window, "forms": list(company.counted_forms)},
+        {"status": rectification.OPEN},
+    ]
 
 
 def _months_back(month: str, count: int) -> str:

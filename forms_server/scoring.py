@@ -29,7 +29,7 @@ SERIOUS, GENERAL = "严重", "一般"
 CENT = Decimal("0.01")
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: one per item of every submission, frozen init is slow
 class ItemAnswer:
     result: str | None = None  # a choice of the item, or 不适用
     count: int | None = None  # deduct items: occurrences found
@@ -39,7 +39,7 @@ class ItemAnswer:
     photos: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one per item of every submission, frozen init is slow
 class ItemResult:
     key: str
     section: str
@@ -87,6 +87,7 @@ class Result:
 
     def to_dict(self) -> dict:
         """JSON-ready summary (numbers as floats rounded to two decimals)."""
+        nonconformities = self.nonconformities
         return {
             "total": _num(self.total),
             "score": _num(self.score),
@@ -118,10 +119,10 @@ class Result:
                     "location": i.location,
                     "photos": list(i.photos),
                 }
-                for i in self.nonconformities
+                for i in nonconformities
             ],
-            "serious": self.count(SERIOUS),
-            "general": self.count(GENERAL),
+            "serious": sum(1 for i in nonconformities if i.severity == SERIOUS),
+            "general": sum(1 for i in nonconformities if i.severity == GENERAL),
         }
 
 
@@ -152,7 +153,7 @@ def score(form: FormDef, items: dict[str, ItemAnswer], adjustments: dict[str, in
     for section in form.sections:
         earned = applicable = Decimal(0)
         for item in section.items:
-            answer = items.get(item.key, ItemAnswer())
+            answer = items.get(item.key) or ItemAnswer()
             value = item_score(item, answer)
             na = answer.result == NA
             if item.scored:

@@ -20,17 +20,19 @@ hash chaining it to the previous entry so that tampering can be detected.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import gc
 import hashlib
 import json
 import logging
+import operator
 import secrets
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import ClassVar
 
 from tinydb import Query, TinyDB
 from tinydb.storages import Storage
@@ -151,6 +153,9 @@ class Store:
     data_dir: Path
     clock: Callable[[], dt.datetime]
     compact_every: int = 20_000
+    #: Commits between two moves of the surviving objects out of the garbage collector's
+    #: generations (see `_freeze`).
+    freeze_every: int = 500
     tables: dict[str, dict] = field(default_factory=dict)
 
     # Lifecycle ---------------------------------------------------------------
@@ -172,10 +177,13 @@ class Store:
         self._db = TinyDB(storage=LiveStorage, tables=self.tables)  # type: ignore[arg-type]
         self._next_id: dict[str, int] = {}
         self._indexes: dict[tuple[str, str], dict[object, str]] = {}
+        self._groups: dict[tuple[str, str], dict[object, set[str]]] = {}
         self._counters: dict[str, int] = {}
         self._reserved: set[str] = set()
         self._last_hash = ZERO_HASH
         self._history_seq = 0
+        self._frozen_at = 0
+        self._freezing = threading.Lock()
 
     def open(self) -> Store:
         """Take ownership of the data directory and load it."""
@@ -233,11 +241,7 @@ class Store:
         index = files[-1][0] + 1 if files else 1
         self._writer = journal.JournalWriter(self.data_dir, index)
         self._rebuild_derived()
-        # Loaded documents live as long as the process and hold no cycles; moving
-        # them out of the collector's generations keeps full collections (and the
-        # latency of the writes that trigger them) independent of the data size.
-        gc.collect()
-        gc.freeze()
+        self._freeze()
 
     # Commits -----------------------------------------------------------------
 
@@ -254,6 +258,24 @@ class Store:
             raise pending.error
         if self._writer and self._writer.lines >= self.compact_every:
             self._compact_in_background()
+        if self._applied - self._frozen_at >= self.freeze_every:
+            self._freeze()
+
+    def _freeze(self) -> None:
+        """Collect garbage, then move every surviving object out of the collector's
+        generations. Stored documents live as long as the process and hold no cycles:
+        left in the oldest generation, each full collection would walk all of them, and
+        the writes that trigger one would wait for as long as the data is large. Done on
+        load and every `freeze_every` commits, so the collector only ever walks the
+        objects of the last few hundred commits (a pause of a few milliseconds)."""
+        if not self._freezing.acquire(blocking=False):
+            return  # another thread is doing it
+        try:
+            gc.collect()
+            gc.freeze()
+            self._frozen_at = self._applied
+        finally:
+            self._freezing.release()
 
     def _flush(self) -> None:
         """Write every queued commit with one fsync (group commit), then apply them.
@@ -361,8 +383,27 @@ class Store:
         "attachments": ("attachment_id",),
     }
 
+    #: Non-unique indexes: documents grouped by a key computed from them (管理处, form, the
+    #: month of a date, a status). Reads that filter on these keys take the matching ids
+    #: from here instead of scanning the table; TinyDB evaluates the remaining filters.
+    GROUPED: ClassVar[dict[str, dict[str, Callable[[dict], object]]]] = {
+        "submissions": {
+            "record_month": lambda d: (d.get("record_date") or "")[:7],
+            "project": lambda d: d.get("project"),
+            "form": lambda d: d.get("form"),
+        },
+        "notices": {
+            "project": lambda d: d.get("project"),
+            "issued_month": lambda d: (d.get("issued_on") or "")[:7],
+            "due_month": lambda d: (d.get("deadline") or "")[:7],
+            "status": lambda d: d.get("status"),
+            "source_form": lambda d: d.get("source_form"),
+        },
+    }
+
     def _rebuild_derived(self) -> None:
         self._indexes.clear()
+        self._groups.clear()
         self._next_id.clear()
         for name, docs in self.tables.items():
             self._next_id[name] = max((int(k) for k in docs), default=0) + 1
@@ -389,6 +430,16 @@ class Store:
                 index.pop(old[key], None)
             if new is not None and new.get(key) is not None:
                 index[new[key]] = doc_id
+        for name, key_of in self.GROUPED.get(table, {}).items():
+            groups = self._groups.setdefault((table, name), {})
+            if old is not None:
+                members = groups.get(key_of(old))
+                if members is not None:
+                    members.discard(doc_id)
+                    if not members:
+                        del groups[key_of(old)]
+            if new is not None:
+                groups.setdefault(key_of(new), set()).add(doc_id)
 
     def _new_id(self, table: str) -> str:
         with self._alloc_lock:
@@ -399,7 +450,7 @@ class Store:
     def _by_key(self, table: str, key: str, value: object) -> dict | None:
         with self._rw.read():
             doc_id = self._indexes.get((table, key), {}).get(value)
-            return copy.deepcopy(self.tables[table][doc_id]) if doc_id is not None else None
+            return _copy(self.tables[table][doc_id]) if doc_id is not None else None
 
     # Time ----------------------------------------------------------------------
 
@@ -417,6 +468,38 @@ class Store:
             t = self._db.table(table, cache_size=0)
             docs = t.all() if condition is None else t.search(condition)
             return [dict(d, id=str(d.doc_id)) for d in docs]
+
+    def _select(self, table: str, filters: list[list[tuple[str, Callable]]], condition=None
+                ) -> list[tuple[str, dict]]:  # fmt: skip
+        """(id, stored document) of each document of ``table`` that every filter selects and
+        the TinyDB ``condition`` (the filters no index answers; None: none) matches. A filter
+        is a list of (grouped index, wanted key) alternatives: it selects the documents of the
+        groups whose key is wanted. Call under the read lock; never change the documents."""
+        docs = self.tables.get(table, {})
+        selections = []
+        for alternatives in filters:
+            groups, everything = [], True
+            for name, wanted in alternatives:
+                for key, members in self._groups.get((table, name), {}).items():
+                    if wanted(key):
+                        groups.append(members)
+                    else:
+                        everything = False
+            if not everything:  # a filter that selects every group filters nothing
+                selections.append(groups)
+        ids: Iterable[str] = docs
+        if selections:
+            # Set operations, narrowest selection first: each step costs at most the size
+            # of what is left, never the size of the table.
+            selections.sort(key=lambda groups: sum(len(g) for g in groups))
+            first, *others = selections
+            left = first[0] if len(first) == 1 else set().union(*first)
+            for groups in others:
+                left = set().union(*(left & g for g in groups))
+            ids = left
+        if condition is None:
+            return [(doc_id, docs[doc_id]) for doc_id in ids]
+        return [(doc_id, docs[doc_id]) for doc_id in ids if condition(docs[doc_id])]
 
     def count(self, table: str) -> int:
         with self._rw.read():
@@ -451,7 +534,7 @@ class Store:
             if client_key:
                 existing = self._indexes.get(("submissions", "client_key"), {}).get(client_key)
                 if existing is not None:
-                    return copy.deepcopy(self.tables["submissions"][existing])
+                    return _copy(self.tables["submissions"][existing])
                 if client_key in self._reserved:
                     raise Conflict("相同的提交正在处理中，请勿重复提交")
                 self._reserved.add(client_key)
@@ -507,22 +590,32 @@ class Store:
     ) -> list[dict]:
         """Submissions matching every given filter, newest first. ``projects=None``: all projects."""
         q = Query()
+        filters: list[list[tuple[str, Callable]]] = []
         conditions = []
         if form:
-            conditions.append(q.form == form)
+            filters.append([("form", lambda f: f == form)])
         if projects is not None:
-            allowed = set(projects)
-            conditions.append(q.project.test(lambda p: p in allowed))
-        if date_from:
-            conditions.append(q.record_date >= date_from)
-        if date_to:
-            conditions.append(q.record_date <= date_to)
+            filters.append([("project", set(projects).__contains__)])
+        if date_from or date_to:
+            # The months of the range; TinyDB compares the dates unless it is whole months.
+            low, high = (date_from or "")[:7], (date_to or "\uffff")[:7]
+            filters.append([("record_month", lambda m: bool(m) and low <= m <= high)])
+            if date_from and date_from != f"{low}-01":
+                conditions.append(q.record_date >= date_from)
+            if date_to and date_to < f"{high}-31":
+                conditions.append(q.record_date <= date_to)
         if submitted_by:
             conditions.append(q.submitted_by == submitted_by)
         condition = None
         for c in conditions:
             condition = c if condition is None else condition & c
-        found = self.search("submissions", condition)
+        if filters:
+            with self._rw.read():
+                found = [
+                    dict(doc, id=i) for i, doc in self._select("submissions", filters, condition)
+                ]
+        else:
+            found = self.search("submissions", condition)
         found.sort(key=lambda d: (d["submitted_at"], int(d["id"])), reverse=True)
         return found
 
@@ -592,7 +685,7 @@ class Store:
                 raise Conflict(f"用户 {username} 不存在")
             doc = {**current, **changes, "updated_at": self.now_iso()}
             self._commit([Change("users", doc_id, doc, by=by)])
-            return copy.deepcopy(doc)
+            return _copy(doc)
 
     def get_user(self, username: str) -> dict | None:
         return self._by_key("users", "username", username)
@@ -683,6 +776,47 @@ class Store:
             condition = c if condition is None else condition & c
         return sorted(self.search(table, condition), key=lambda d: d["number"], reverse=True)
 
+    def report_submissions(
+        self, projects: Iterable[str] | None, months: Iterable[str]
+    ) -> list[Mapping[str, object]]:
+        """Submissions of ``projects`` (None: all) dated in one of ``months`` (YYYY-MM), newest
+        first like `find_submissions`; read-only views, as `report_notices` explains."""
+        filters: list[list[tuple[str, Callable]]] = [[("record_month", set(months).__contains__)]]
+        if projects is not None:
+            filters.append([("project", set(projects).__contains__)])
+        with self._rw.read():
+            found = self._select("submissions", filters)
+        found.sort(key=lambda f: (f[1]["submitted_at"], int(f[0])), reverse=True)
+        return [MappingProxyType(doc) for _, doc in found]
+
+    def report_notices(
+        self, projects: Iterable[str] | None, selections: list[dict]
+    ) -> list[Mapping[str, object]]:
+        """整改通知书 of ``projects`` (None: all) that any of ``selections`` selects, newest
+        number first. A selection narrows by any of "months" (issued or due in one of these
+        YYYY-MM), "forms" (started by one of these) and "status".
+
+        For reports, which read tens of thousands of notices and change none: read-only
+        views of the stored documents (the store replaces a document on change, never edits
+        it), not copies, and without the storage id.
+        """
+        base = [] if projects is None else [[("project", set(projects).__contains__)]]
+        chosen: dict[str, dict] = {}
+        with self._rw.read():
+            for selection in selections:
+                filters = list(base)
+                if selection.get("months") is not None:
+                    wanted = set(selection["months"]).__contains__
+                    filters.append([("issued_month", wanted), ("due_month", wanted)])
+                if selection.get("forms") is not None:
+                    filters.append([("source_form", set(selection["forms"]).__contains__)])
+                if selection.get("status") is not None:
+                    status = selection["status"]
+                    filters.append([("status", lambda s, status=status: s == status)])
+                chosen.update(self._select("notices", filters))
+        found = sorted(chosen.values(), key=operator.itemgetter("number"), reverse=True)
+        return [MappingProxyType(doc) for doc in found]
+
     def update(
         self, table: str, number: str, change: Callable[[dict], dict], by: str, action: str
     ) -> dict:
@@ -691,7 +825,7 @@ class Store:
         with self._mutate_lock:
             with self._rw.read():
                 doc_id = self._indexes.get((table, "number"), {}).get(number)
-                current = copy.deepcopy(self.tables[table][doc_id]) if doc_id is not None else None
+                current = _copy(self.tables[table][doc_id]) if doc_id is not None else None
             if current is None:
                 raise Conflict(f"{number} 不存在")
             new = change(current)
@@ -891,6 +1025,16 @@ class Store:
 
 
 # Helpers ---------------------------------------------------------------------------
+
+
+def _copy(value):
+    """A deep copy of a stored JSON value (dicts, lists and scalars), much faster than
+    `copy.deepcopy`, which handles every kind of object."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
 
 
 def encode(doc: dict | None) -> str:

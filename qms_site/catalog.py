@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from forms_server.definitions import FormDef, load_dir
+from forms_server.definitions import FormDef, load_dir, load_yaml
 from qms_site.doccontrol import DOC_TYPES, Document, Problem, check_catalog, parse_document
 
 FRONT_MATTER_FIELD = "front matter"
@@ -104,7 +104,7 @@ def read_markdown(
 
 def _load_yaml(text: str, rel: str) -> tuple[dict | None, list[Problem]]:
     try:
-        meta = yaml.safe_load(text)
+        meta = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行" if mark else ""

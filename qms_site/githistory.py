@@ -9,6 +9,7 @@ is incomplete: `History.complete` is False and the pages say so; `git fetch
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,13 +29,43 @@ class History:
     shallow: bool = False
     head: str = ""
     commits: dict[str, list[Commit]] = field(default_factory=dict)  # path → newest first
+    #: Where ``repo`` lies in the repository ("" at its top, else "dir/").
+    prefix: str = ""
+    _texts: dict[tuple[str, str], str | None] = field(default_factory=dict, repr=False)
 
     @property
     def complete(self) -> bool:
         return self.available and not self.shallow
 
     def text_at(self, sha: str, path: str) -> str | None:
-        return show(self.repo, sha, path)
+        if (sha, path) not in self._texts:
+            self.fetch([(sha, path)])
+        return self._texts[(sha, path)]
+
+    def fetch(self, wanted: Iterable[tuple[str, str]]) -> None:
+        """Read the text of each (commit, path) with one ``git cat-file --batch`` (a ``git show``
+        per file costs a process each: most of the time of a build with many revisions)."""
+        wanted = [w for w in dict.fromkeys(wanted) if w not in self._texts]
+        if not wanted:
+            return
+        request = "".join(f"{sha}:{self.prefix}{path}\n" for sha, path in wanted).encode()
+        try:
+            out = subprocess.run(["git", "-C", str(self.repo), "cat-file", "--batch"], input=request,
+                                 capture_output=True, timeout=120, check=True).stdout  # fmt: skip
+        except (OSError, subprocess.SubprocessError):
+            out = b""
+        offset = 0
+        for key in wanted:
+            end = out.find(b"\n", offset)
+            header = out[offset:end].split(b" ") if end >= 0 else [b"missing"]
+            if header[-1] == b"missing" or len(header) != 3:
+                self._texts[key] = None
+                offset = end + 1 if end >= 0 else len(out)
+                continue
+            size = int(header[2])
+            body = out[end + 1 : end + 1 + size]
+            self._texts[key] = body.decode("utf-8", "replace") if header[1] == b"blob" else None
+            offset = end + 1 + size + 1  # the contents end with a newline
 
 
 def _git(repo: Path, *args: str) -> str | None:
@@ -64,6 +95,7 @@ def load(repo: Path, paths: list[str]) -> History:
     prefix = Path(top.strip()).resolve()
     offset = repo.resolve().relative_to(prefix).as_posix()
     offset = "" if offset == "." else offset + "/"
+    history.prefix = offset
     wanted = set(paths)
     log = (
         _git(

@@ -386,3 +386,41 @@ def test_assessment_form_lists_reissued_notices_to_deduct(dataset):
     page = client.get("/forms/QR-10-98/new").text
     assert "上次考核后再次通知的整改项" in page
     assert "翠湖花园管理处：1 项" in page and '<a href="/notices/QR-10-20-20261018-0001">' in page
+
+
+def test_monthly_report_reads_only_what_it_needs(tmp_path):
+    """The store's index reads (`report_submissions`, `report_notices` with
+    `reports.monthly_notices`) give the same monthly report as every record of the units,
+    for every unit and month of a demo year, after re-inspections changed notices."""
+    import types
+
+    from forms_server import config, demo, reports
+    from forms_server.definitions import load_dir
+    from forms_server.settings import PROJECT_DIR
+    from forms_server.store import Store
+
+    now = dt.datetime(2026, 11, 21, 9, 0, tzinfo=TZ)
+    company = config.load(PROJECT_DIR / "data" / "qms.yml")
+    forms = load_dir(PROJECT_DIR / "data" / "forms", PROJECT_DIR).forms
+    with Store(tmp_path / "db", demo.Clock(now)) as store:
+        demo.run(types.SimpleNamespace(store=store, forms=forms, company=company), months=4)
+        units = [list(company.projects), *([p] for p in company.projects)]
+        units += [company.projects_of_branch(b) for b in company.branches]
+        assert store.count("reinspections") and store.find("notices", status="已关闭")
+        for projects in units:
+            for month in ("2026-08", "2026-09", "2026-10", "2026-11"):
+                first, last = f"{month}-01", f"{month}-31"
+                everything = reports.monthly(
+                    "X", projects, month,
+                    store.find_submissions(projects=projects, date_from=first, date_to=last),
+                    store.find("notices", projects), now.date(), company,
+                )  # fmt: skip
+                narrowed = reports.monthly(
+                    "X", projects, month, store.report_submissions(projects, [month]),
+                    store.report_notices(projects, reports.monthly_notices(month, company)),
+                    now.date(), company,
+                )  # fmt: skip
+                assert narrowed == everything
+                assert [s["number"] for s in store.report_submissions(projects, [month])] == [
+                    s["number"] for s in store.find_submissions(projects=projects, date_from=first, date_to=last)
+                ]  # fmt: skip

@@ -49,10 +49,9 @@ def on_files(files: Files, config) -> Files:
 def on_post_build(config) -> None:
     catalog = catalog_module.published()
     project = Path(config.config_file_path).resolve().parent
-    history = githistory.load(project, [])
     data = {
         "edition": os.environ.get(EDITION_ENV) or None,
-        "commit": history.head or None,
+        "commit": githistory.head(project) or None,
         "documents": revisions.catalog_json(catalog.documents),
     }
     Path(config.site_dir, CATALOG_FILE).write_text(

@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 from mkdocs.structure.files import File, Files
 
+from forms_server.definitions import load_yaml
 from qms_site import catalog as catalog_module
 from qms_site import githistory, revisions
 from qms_site.catalog import split_front_matter
@@ -30,6 +31,9 @@ def on_files(files: Files, config) -> Files:
             "没有完整的 git 历史（%s）：修订历史页面只列出文件控制信息中的修订记录。",
             "浅克隆" if history.shallow else "不在 git 仓库中",
         )
+    history.fetch(
+        (c.sha, d.path) for d in catalog.documents for c in history.commits.get(d.path, [])
+    )
     for doc in catalog.documents:
         commits = history.commits.get(doc.path, [])
         texts = [(c, history.text_at(c.sha, doc.path)) for c in reversed(commits)]
@@ -66,7 +70,7 @@ def _version(text: str) -> str | None:
     """The version a file declared: Markdown front matter or a form definition's YAML."""
     raw, _ = split_front_matter(text)
     try:
-        meta = yaml.safe_load(raw if raw is not None else text)
+        meta = load_yaml(raw if raw is not None else text)
     except yaml.YAMLError:
         return None
     version = meta.get("version") if isinstance(meta, dict) else None

@@ -115,6 +115,11 @@ def test_staff_reads_searches_and_submits_a_checklist_on_a_phone(open_page, serv
     page.goto("/procedures/qp-10/")
     expect(page.locator("h1")).to_contain_text("QP-10")
     expect(page.locator(".qms-doc-header")).to_contain_text("受控")
+    # Its flowchart is drawn by the self-hosted mermaid (Material replaces the code block by
+    # a div.mermaid holding the drawing in a closed shadow root).
+    expect(page.locator("div.mermaid").first).to_be_visible(timeout=15_000)
+    assert page.locator("div.mermaid").first.bounding_box()["height"] > 100
+    expect(page.locator("pre.mermaid")).to_have_count(0)
     # Search the manual in Chinese.
     page.wait_for_load_state("networkidle")  # the search index is loaded by a worker
     page.click('label[for="__search"]')

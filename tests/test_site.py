@@ -191,6 +191,12 @@ def test_mermaid_is_rendered_from_a_self_hosted_script(sample):
     assert (sample.site / "assets/javascripts/vendor/mermaid.min.js").stat().st_size > 1_000_000
 
 
+def test_pages_without_a_diagram_do_not_load_mermaid(sample):
+    html = sample.page("procedures/qp-05.md")
+    assert "QP-05 将来生效的程序" in html and 'class="mermaid"' not in html
+    assert "mermaid.min.js" not in html
+
+
 # Search -----------------------------------------------------------------------
 
 

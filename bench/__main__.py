@@ -21,8 +21,12 @@ BENCHMARKS = {
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("names", nargs="*", help=f"要运行的基准:{'、'.join(BENCHMARKS)}(默认全部)")
-    parser.add_argument("--quick", action="store_true", help="小规模快速运行(用于检查基准本身能跑)")
+    parser.add_argument(
+        "names", nargs="*", help=f"要运行的基准：{'、'.join(BENCHMARKS)}（默认全部）"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="小规模快速运行（用于检查基准本身能跑）"
+    )
     args = parser.parse_args(argv)
     print(
         f"# {time.strftime('%Y-%m-%d %H:%M')}  Python {platform.python_version()}  {platform.machine()}  "

@@ -174,7 +174,7 @@ def main(quick: bool = False) -> None:
     inserts = 40 if quick else 400
     record = sample_record()
     print(
-        f"\n## 存储:每次持久插入的耗时(文档 {len(json.dumps(record, ensure_ascii=False).encode()) // 1024} KB,每种规模 {inserts} 次插入)"
+        f"\n## 存储：每次持久插入的耗时（文档 {len(json.dumps(record, ensure_ascii=False).encode()) // 1024} KB，每种规模 {inserts} 次插入）"
     )
     print(
         f"{'已有记录':>10} | {'实现':<20} | {'中位数 ms':>9} | {'p99 ms':>9} | {'中位数/SQLite':>13} | {'p99/SQLite':>10}"
@@ -202,15 +202,15 @@ def main(quick: bool = False) -> None:
             )
         if tinydb_skipped:
             print(
-                f"{n:>10} | {PlainTinyDB.name:<20} | {'跳过':>9} | {'':>9} | 每次插入重写整个文件,此规模下每次需数秒"
+                f"{n:>10} | {PlainTinyDB.name:<20} | {'跳过':>9} | {'':>9} | 每次插入重写整个文件，此规模下每次需数秒"
             )
     largest = sizes[-1]
     ours, sqlite = results[(largest, OurStore.name)], results[(largest, SQLite.name)]
     growth = results[(largest, OurStore.name)][0] / results[(sizes[0], OurStore.name)][0]
     print(
-        f"\n目标:{largest} 条时本存储在 SQLite 的 3 倍以内 —— 中位数 {ours[0] / sqlite[0]:.2f} 倍,p99 {ours[1] / sqlite[1]:.2f} 倍:"
+        f"\n目标：{largest} 条时本存储在 SQLite 的 3 倍以内 —— 中位数 {ours[0] / sqlite[0]:.2f} 倍，p99 {ours[1] / sqlite[1]:.2f} 倍："
         f"{'达到' if ours[0] / sqlite[0] <= 3 and ours[1] / sqlite[1] <= 3 else '未达到'}"
     )
     print(
-        f"本存储插入耗时随规模的变化:{largest} 条 / {sizes[0]} 条 = {growth:.2f} 倍(不随记录数增长时约为 1)"
+        f"本存储插入耗时随规模的变化：{largest} 条 / {sizes[0]} 条 = {growth:.2f} 倍（不随记录数增长时约为 1）"
     )

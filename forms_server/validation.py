@@ -132,12 +132,17 @@ def _field(spec: Field, value: object, projects: Mapping[str, str]) -> tuple[obj
     return check(spec, value, projects)
 
 
+def one_newline_style(text: str) -> str:
+    """Line breaks as ``\n`` whatever the client sent (``\r\n`` from browsers, a lone ``\r``)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _text(
     spec: Field, value: object, projects, multiline: bool = False
 ) -> tuple[object, str | None]:
     if not isinstance(value, str):
         return None, "应为文字"
-    text = value.strip().replace("\r\n", "\n")
+    text = one_newline_style(value.strip())
     if CONTROL_RE.search(text):
         return None, "包含无法识别的控制字符"
     if not multiline and "\n" in text:
@@ -368,7 +373,7 @@ def _free_text(value: object, limit: int, multiline: bool = False) -> tuple[str,
         return "", None
     if not isinstance(value, str):
         return "", "应为文字"
-    text = value.strip().replace("\r\n", "\n")
+    text = one_newline_style(value.strip())
     if CONTROL_RE.search(text) or (not multiline and "\n" in text):
         return "", "包含无效字符"
     if len(text) > limit:

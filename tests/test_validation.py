@@ -217,6 +217,18 @@ def test_text_limits_and_control_characters():
     }
 
 
+def test_line_breaks_of_every_style_are_one_style_and_one_line_fields_refuse_them():
+    clean, errors = submit(
+        {"remark": "第一行\r\n第二行\r第三行\n第四行"},
+        items={"a1": {"result": "合格", "note": "甲\r乙"}},
+    )
+    assert errors == {}
+    assert clean.fields["remark"] == "第一行\n第二行\n第三行\n第四行"
+    assert clean.items["a1"].note == "甲\n乙"
+    _, errors = submit({"inspector": "陈\r晓东"})
+    assert errors == {"fields.inspector": "检查人：应为一行文字"}
+
+
 @pytest.mark.parametrize(
     "payload", [None, [], "x", 3, {"fields": []}, {"fields": {"date": {"a": 1}}}, {"items": [1, 2]}]
 )

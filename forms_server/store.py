@@ -174,6 +174,7 @@ class Store:
         self._writer: journal.JournalWriter | None = None
         self._compacting = threading.Lock()
         self._compactor: threading.Thread | None = None
+        self._compactor_lock = threading.Lock()
         self._db = TinyDB(storage=LiveStorage, tables=self.tables)  # type: ignore[arg-type]
         self._next_id: dict[str, int] = {}
         self._indexes: dict[tuple[str, str], dict[object, str]] = {}
@@ -1011,17 +1012,19 @@ class Store:
             journal.fsync_dir(self.data_dir)
 
     def _compact_in_background(self) -> None:
-        if self._compacting.locked() or (self._compactor and self._compactor.is_alive()):
-            return
-
         def run() -> None:
             try:
                 self.compact()
             except StorageError as exc:
                 log.error("后台快照失败（数据仍完整保存在日志中）：%s", exc)
 
-        self._compactor = threading.Thread(target=run, name="qms-compact", daemon=True)
-        self._compactor.start()
+        # Checked and started under one lock: two committing threads must not both start one
+        # (the second would replace the first in `_compactor`, and `close` would not wait for it).
+        with self._compactor_lock:
+            if self._compacting.locked() or (self._compactor and self._compactor.is_alive()):
+                return
+            self._compactor = threading.Thread(target=run, name="qms-compact", daemon=True)
+            self._compactor.start()
 
 
 # Helpers ---------------------------------------------------------------------------

@@ -138,7 +138,9 @@ def received_at(values: dict, submitted_at: str, config) -> dt.datetime:
     day, clock = values.get("received_date"), values.get("received_time")
     if day and clock:
         moment = dt.datetime.fromisoformat(f"{day}T{clock}:00").replace(tzinfo=submitted.tzinfo)
-        return min(moment, submitted)  # a received time in the future is taken as the filing time
+        # Validation refuses times later than now; one a few minutes ahead (a phone's clock
+        # running fast, `validation.CLOCK_SKEW`) is taken as the filing time.
+        return min(moment, submitted)
     return submitted
 
 

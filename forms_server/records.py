@@ -15,7 +15,7 @@ from forms_server.auth import Principal
 from forms_server.definitions import FormDef
 from forms_server.errors import HTTPError
 from forms_server.scoring import ItemAnswer, score
-from forms_server.validation import Clean, validate
+from forms_server.validation import Clean, not_in_future, validate
 
 UNSAFE_NAME_RE = re.compile(r"[/\\\x00-\x1f\x7f]|^\.\.?$")
 IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP", "image/heic": "HEIC"}
@@ -86,6 +86,7 @@ def prepare(state, user: Principal, form: FormDef, data: dict) -> tuple[Clean, d
         raise HTTPError(403, f"{user.role_name}角色不能提交记录")
     projects = state.company.project_names()
     clean, errors = validate(form, data, projects)
+    errors.update(not_in_future(form, clean.fields, state.store.now()))
     project_field = form.project_field
     if project_field and "fields." + project_field.key not in errors:
         project = clean.fields.get(project_field.key)

@@ -95,6 +95,28 @@ def validate(
     return clean, errors
 
 
+#: How far the clock of the phone a record was typed on may run ahead of the server's.
+CLOCK_SKEW = dt.timedelta(minutes=10)
+
+
+def not_in_future(form: FormDef, fields: Mapping, now: dt.datetime) -> dict[str, str]:
+    """Errors for a record dated after ``now``: its own date (the form's first date field:
+    检查日期, 发现日期, 编制日期 …) cannot be after today, and a complaint's receiving date
+    and time cannot be later than now. Later dates of a form (整改期限, 计划完成日期) may be."""
+    errors: dict[str, str] = {}
+    spec = form.date_field
+    day = fields.get(spec.key) if spec else None
+    if spec and isinstance(day, str) and day > now.date().isoformat():
+        errors[f"fields.{spec.key}"] = f"{spec.label}：不能晚于今天（{now.date().isoformat()}）"
+    clock = fields.get("received_time") if form.workflow == "complaint" else None
+    if not errors and isinstance(day, str) and isinstance(clock, str):
+        moment = dt.datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=now.tzinfo)
+        if moment > now + CLOCK_SKEW:
+            label = form.field("received_time").label
+            errors["fields.received_time"] = f"{label}：不能晚于现在（{now:%H:%M}）"
+    return errors
+
+
 # Header fields ---------------------------------------------------------------
 
 

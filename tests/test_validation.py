@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import datetime as dt
+from pathlib import Path
 
-from forms_server.validation import is_phone, validate
+import pytest
+import yaml
+
+from forms_server.definitions import parse_form
+from forms_server.validation import is_phone, not_in_future, validate
 from tests.forms_kit import PROJECTS, checklist, perfect_items, raw_checklist
 
 FORM = checklist()
@@ -315,3 +320,34 @@ def test_a_large_but_sane_number_is_kept_exactly():
         PROJECTS,
     )
     assert errors == {} and clean.fields["people"] == 999_999_999_999_999
+
+
+# Dates in the future ------------------------------------------------------------
+
+NOW = dt.datetime(2026, 11, 21, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+COMPLAINTS = Path(__file__).resolve().parent.parent / "data/forms/QR-12-01.yml"
+
+
+def test_a_record_cannot_be_dated_after_today():
+    assert not_in_future(FORM, {"date": "2026-11-22"}, NOW) == {
+        "fields.date": "检查日期：不能晚于今天（2026-11-21）"
+    }
+    assert not_in_future(FORM, {"date": "2026-11-21"}, NOW) == {}
+    assert not_in_future(FORM, {}, NOW) == {}
+
+
+@pytest.mark.parametrize(
+    ("day", "clock", "errors"),
+    [
+        ("2026-11-21", "09:10", {}),  # a phone's clock a little ahead of the server's
+        ("2026-11-21", "09:11", {"fields.received_time": "受理时间：不能晚于现在（09:00）"}),
+        ("2026-11-20", "23:59", {}),
+        ("2026-11-22", "08:00", {"fields.received_date": "受理日期：不能晚于今天（2026-11-21）"}),
+    ],
+)
+def test_a_complaint_cannot_be_received_later_than_now(day, clock, errors):
+    form, problems = parse_form(
+        "data/forms/QR-12-01.yml", yaml.safe_load(COMPLAINTS.read_text(encoding="utf-8"))
+    )
+    assert problems == []
+    assert not_in_future(form, {"received_date": day, "received_time": clock}, NOW) == errors

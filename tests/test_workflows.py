@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.conftest import csrf_of, login
-from tests.test_app import submit
+from tests.test_app import submit, texts
 
 INTAKE = {
     "f.project": "CH",
@@ -63,6 +63,19 @@ def test_registering_a_complaint_opens_it_with_its_deadlines(clients, app):
         ("第 1 轮", "响应", "2026-11-21 09:40", "", "未到期"),
         ("第 1 轮", "办结", "2026-11-22 09:10", "", "未到期"),
     ]
+
+
+def test_a_complaint_received_later_than_now_is_refused_and_nothing_is_stored(clients, app):
+    client = clients["staff_ch"]
+    data = {**INTAKE, "f.received_time": "09:41", "f.content": "电梯异响（时间填错）"}
+    response = client.post(
+        "/forms/QR-12-99/new", data={**data, "csrf_token": csrf_of(client, "/forms/QR-12-99/new")}
+    )
+    assert response.status_code == 422
+    assert texts(response.text, "field-error") == ["受理时间：不能晚于现在（09:30）"]
+    assert "电梯异响（时间填错）" in response.text  # what was typed is kept
+    assert app.state.store.find("complaints") == []
+    assert app.state.store.find("submissions") == []
 
 
 def test_the_full_lifecycle_through_http(clients, app, env):

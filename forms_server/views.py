@@ -318,6 +318,8 @@ def _form_response(request, form, values, errors, client_key, status=200) -> Res
             "projects": projects,
             "csrf": user.csrf,
             "deductions": deductions,
+            # The record's own date cannot be after today (`validation.not_in_future`).
+            "today": request.app.state.store.now().date().isoformat(),
         },
         status,
     )

@@ -149,6 +149,13 @@ def test_valid_submission_gives_a_receipt_with_number_and_score(clients, app):
     assert stored["score"]["general"] == 2
 
 
+def test_the_record_date_picker_stops_at_today(clients):
+    page = clients["staff_ch"].get("/forms/QR-10-99/new").text
+    date_input = re.search(r'<input id="in-date"[^>]*>', page, re.S)[0]
+    assert 'type="date"' in date_input and 'max="2026-11-21"' in date_input
+    assert page.count(' max="2026-11-21"') == 1
+
+
 def test_bad_fields_are_all_reported_and_nothing_is_stored(clients, app):
     response = submit(
         clients["staff_ch"],

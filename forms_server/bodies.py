@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import urllib.parse
 from collections.abc import AsyncIterator
 
@@ -20,6 +21,9 @@ from forms_server.errors import HTTPError
 
 MAX_JSON = 1024 * 1024
 MAX_FIELDS, MAX_FILES = 2000, 40
+#: A JSON escape of a UTF-16 surrogate (\ud800–\udfff), the only way a body that is valid
+#: UTF-8 can carry one.
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 NOT_UTF8 = "表单内容不是有效的 UTF-8 文本，请在网页上重新填写后提交"
 
 
@@ -148,7 +152,9 @@ def parse_json(body: bytes) -> object:
     try:
         data = json.loads(text)
         # "\ud800" is valid JSON but no text: it could be neither stored nor echoed back.
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
+        # Decoded UTF-8 holds no surrogate, so only a \u escape of one can make it.
+        if SURROGATE_ESCAPE.search(text):
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
     except RecursionError as exc:  # [[[[…: a 1 MB body nests far deeper than Python recurses
         raise HTTPError(400, "请求体的 JSON 嵌套层数过多") from exc
     except UnicodeEncodeError as exc:

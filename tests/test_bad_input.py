@@ -192,6 +192,8 @@ JSON = ("content-type", "application/json")
                      "请求体包含无效的字符（不成对的 UTF-16 代理项，如 \\ud800）", id="lone-surrogate-key"),
         pytest.param(SUBMIT, [JSON], [b'{"fields": {"inspector": "\\udc00"}}'], 400,
                      "请求体包含无效的字符（不成对的 UTF-16 代理项，如 \\ud800）", id="lone-surrogate-value"),
+        pytest.param(SUBMIT, [JSON], [b'{"fields": {"inspector": "\\uDBFF\\u0041"}}'], 400,
+                     "请求体包含无效的字符（不成对的 UTF-16 代理项，如 \\ud800）", id="lone-surrogate-upper-case"),
         pytest.param(SUBMIT, [JSON], [b'{"items": {"a3": {"count": ' + b"9" * 5000 + b"}}}"], 400,
                      "请求体中有过长的数字", id="5000-digit-number"),
         pytest.param(SUBMIT, [JSON], [b'{"fields": {"inspector": "\xc0\xae\xc0\xae"}}'], 400,

@@ -292,6 +292,11 @@ def _items(form: FormDef, raw: object, clean: Clean, errors: dict[str, str]) -> 
             errors[f"items.{key}"] = f"检查表 {form.code} 中没有项目“{key}”"
     applicable = 0
     for item in form.items:
+        answer = _plain_answer(item, raw.get(item.key))
+        if answer is not None:  # the usual answer: nothing else to check
+            clean.items[item.key] = answer
+            applicable += answer.result != NA
+            continue
         answer, item_errors = _item(item, raw.get(item.key))
         errors.update({f"items.{item.key}{suffix}": msg for suffix, msg in item_errors.items()})
         if answer is not None:
@@ -299,6 +304,18 @@ def _items(form: FormDef, raw: object, clean: Clean, errors: dict[str, str]) -> 
             applicable += answer.result != NA
     if clean.items and len(clean.items) == len(form.items) and not applicable:
         errors["items"] = "所有项目都是“不适用”，至少应有一个适用的项目"
+
+
+def _plain_answer(item: Item, raw: object) -> ItemAnswer | None:
+    """The answer most items get, ``{"result": "合格"}`` or ``{"count": 0}`` and nothing else,
+    as `_item` would make it; None for anything else, which `_item` checks in full."""
+    if type(raw) is not dict or len(raw) != 1:
+        return None
+    if item.mode == "deduct":
+        count = raw.get("count")
+        return ItemAnswer(count=count) if type(count) is int and 0 <= count <= COUNT_MAX else None
+    result = raw.get("result")
+    return ItemAnswer(result=result) if type(result) is str and result in item.choices() else None
 
 
 def _item(item: Item, raw: object) -> tuple[ItemAnswer | None, dict[str, str]]:

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from forms_server import config
 from forms_server.definitions import NA, NONCONFORM, SEVERITIES, Field, FormDef, Item, load_dir
 from forms_server.scoring import ItemAnswer, item_score, score
-from forms_server.validation import ITEM_KEYS, TOP_KEYS, Clean, validate
+from forms_server.validation import ITEM_KEYS, TOP_KEYS, Clean, _item, _plain_answer, validate
 from tests.sitekit import ROOT
 
 LOADED = load_dir(ROOT / "data" / "forms", ROOT)
@@ -454,6 +454,34 @@ def test_any_input_gives_errors_or_a_score_never_an_exception(code, data):
         stored_json(clean)
         check_canonical(form, clean)
         check_score(form, clean)
+
+
+ITEMS = [item for code in CHECKLISTS for item in FORMS[code].items]
+MODES = sorted({item.mode for item in ITEMS})
+
+
+@pytest.mark.parametrize("mode", MODES)
+@settings(
+    max_examples=settings.default.max_examples * 4,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data())
+def test_the_quick_path_for_plain_answers_agrees_with_the_full_check(mode, data):
+    """`_plain_answer` takes a shortcut for {"result": …} / {"count": …}: whenever it answers,
+    the full check `_item` gives the same answer and no error."""
+    item = data.draw(st.sampled_from([i for i in ITEMS if i.mode == mode]), label="item")
+    raw = data.draw(
+        st.one_of(
+            item_answer(item),
+            st.fixed_dictionaries({"result": st.sampled_from(ODD_STRINGS) | LEAVES}),
+            st.fixed_dictionaries({"count": LEAVES}),
+            st.dictionaries(st.sampled_from(["result", "count", "note"]), LEAVES, max_size=2),
+        ),
+        label="raw",
+    )
+    quick = _plain_answer(item, raw)
+    if quick is not None:
+        assert _item(item, copy.deepcopy(raw)) == (quick, {})
 
 
 @pytest.mark.parametrize("code", CHECKLISTS)

@@ -142,7 +142,7 @@ class Item:
     na: bool = False
     critical: Critical | None = None
 
-    @property
+    @cached_property  # asked for every item of every submission scored
     def scored(self) -> bool:
         return self.mode != "check"
 
@@ -169,7 +169,7 @@ class Section:
     title: str
     items: tuple[Item, ...]
 
-    @property
+    @cached_property  # asked for by every submission scored
     def points(self) -> Decimal:
         return sum((i.points for i in self.items), Decimal(0))
 

@@ -199,6 +199,31 @@ def test_background_compaction_keeps_every_commit(tmp_path):
     again.close()
 
 
+def test_snapshots_come_further_apart_as_the_data_grows(tmp_path):
+    s = Store(tmp_path / "db", clock, compact_every=10).open()
+
+    def snapshot() -> dict:
+        if s._compactor:
+            s._compactor.join()
+        tables = json.loads((tmp_path / "db" / "qms.json").read_text(encoding="utf-8"))
+        return {
+            "commit": tables.pop("_meta")["1"]["commit"],
+            "documents": sum(map(len, tables.values())),
+        }
+
+    for _ in range(10):
+        s.add_submission(record(), "chen")
+    # Ten commits: the minimum interval. Each added a record and its history entry.
+    assert snapshot() == {"commit": 10, "documents": 20}
+    # Now one commit per document in that snapshot: 20 more, not 10.
+    for _ in range(19):
+        s.add_submission(record(), "chen")
+    assert snapshot()["commit"] == 10
+    s.add_submission(record(), "chen")
+    assert snapshot() == {"commit": 30, "documents": 60}
+    s.close()
+
+
 def test_history_records_who_changed_what(store):
     store.add_user(
         {"username": "chen", "role": "staff", "project": "CH", "password_hash": "h1"}, by="admin"

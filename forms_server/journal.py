@@ -127,6 +127,12 @@ def _cut_torn_tail(f, offset: int, path: Path, number: int, what: str) -> None:
     os.fsync(f.fileno())
 
 
+#: The data of a file, and the size it grew to, on the disk before returning: the modification
+#: time, which nothing reads back, need not be (Linux `fdatasync`, as PostgreSQL and SQLite
+#: use for their logs). Elsewhere a full `fsync`.
+sync_data = getattr(os, "fdatasync", os.fsync)
+
+
 class JournalWriter:
     """Appends commit lines to the current journal file and makes them durable."""
 
@@ -150,7 +156,7 @@ class JournalWriter:
                 # A regular file is written short only when the disk (or the quota, or the
                 # process's file-size limit) is full.
                 raise OSError(errno.ENOSPC, "short write")
-            os.fsync(self.fd)
+            sync_data(self.fd)
         except OSError as exc:
             try:
                 os.ftruncate(self.fd, self.size)

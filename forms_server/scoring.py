@@ -150,10 +150,13 @@ def score(form: FormDef, items: dict[str, ItemAnswer], adjustments: dict[str, in
     result = Result(total=scoring.total if scoring else None)
     na_points = Decimal(0)
 
+    append = result.items.append
+    blank = ItemAnswer()
     for section in form.sections:
         earned = applicable = Decimal(0)
+        title = section.title
         for item in section.items:
-            answer = items.get(item.key) or ItemAnswer()
+            answer = items.get(item.key) or blank
             value = item_score(item, answer)
             na = answer.result == NA
             if item.scored:
@@ -172,20 +175,22 @@ def score(form: FormDef, items: dict[str, ItemAnswer], adjustments: dict[str, in
                 applicable += item.points
             elif na:
                 na_points += item.points
-            result.items.append(
+            append(
+                # Positional (key, section, text, points, score, na, nonconforming, severity,
+                # note, location, photos): one per item of every submission scored.
                 ItemResult(
-                    key=item.key,
-                    section=section.title,
-                    text=item.text,
-                    points=item.points,
-                    score=value,
-                    na=na,
-                    nonconforming=nonconforming,
-                    severity=severity,
-                    note=answer.note,
-                    location=answer.location,
-                    photos=answer.photos,
-                )
+                    item.key,
+                    title,
+                    item.text,
+                    item.points,
+                    value,
+                    na,
+                    nonconforming,
+                    severity,
+                    answer.note,
+                    answer.location,
+                    answer.photos,
+                )  # fmt: skip
             )
         result.sections.append(
             SectionResult(section.key, section.title, earned, applicable, section.points)

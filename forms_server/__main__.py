@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gc
 import getpass
 import logging
 import sys
@@ -286,11 +285,6 @@ def serve(settings: Settings) -> None:
     except BaseException:
         store.close()
         raise
-    # Requests allocate many short-lived objects, which reference counting frees; the stored
-    # documents are moved out of the collector's sight (`Store._freeze`, which also collects
-    # every few hundred commits). A young generation of 20 000 objects instead of 700 makes
-    # automatic collections rare (about a tenth of the CPU of a submission otherwise).
-    gc.set_threshold(20_000, 50, 100)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
 
 

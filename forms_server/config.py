@@ -106,14 +106,14 @@ def load(path: Path) -> Company:
             complaint_deadlines=deadlines,
             complaint_visit_minutes=int(complaints.get("visit_minutes", 2880)),
             teams=tuple(raw.get("teams", ())),
-            rectification_days=int(rectification.get("days", 7)),
-            reissue_days=int(rectification.get("reissue_days", 3)),
+            rectification_days=int(rectification.get("days", Company.rectification_days)),
+            reissue_days=int(rectification.get("reissue_days", Company.reissue_days)),
             counted_forms=tuple(raw.get("grading", {}).get("counted_forms", ())),
-            assessment_form=reports.get("assessment_form", "QR-10-16"),
+            assessment_form=reports.get("assessment_form", Company.assessment_form),
             audit_batches=tuple(reports.get("audit_batches", ())),
             monthly_batches=tuple(reports.get("monthly_batches", ())),
-            satisfaction_form=reports.get("satisfaction_form", "QR-13-02"),
-            satisfaction_field=reports.get("satisfaction_field", "overall"),
+            satisfaction_form=reports.get("satisfaction_form", Company.satisfaction_form),
+            satisfaction_field=reports.get("satisfaction_field", Company.satisfaction_field),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{where}： 公司配置缺少或写错了字段：{exc}") from exc

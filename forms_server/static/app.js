@@ -24,9 +24,7 @@ document.addEventListener("DOMContentLoaded", () => {
       if (button) { button.disabled = true; button.textContent = "正在提交…"; }
     });
   }
-});
-
-document.addEventListener("DOMContentLoaded", () => {
+  // Report pages: a print button.
   for (const button of document.querySelectorAll("[data-print]")) {
     button.addEventListener("click", () => window.print());
   }

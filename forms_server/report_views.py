@@ -44,7 +44,7 @@ def _month(request: Request, name: str, default: str) -> str:
 def _period(request: Request) -> list[str]:
     current = request.app.state.store.now().strftime("%Y-%m")
     last = _month(request, "to", current)
-    first = _month(request, "from", reports._months_back(last, 5))
+    first = _month(request, "from", reports.months_back(last, 5))
     if first > last:
         raise HTTPError(422, "查询参数有误", errors={"from": "起始月份不能晚于结束月份"})
     months = reports.month_range(first, last)

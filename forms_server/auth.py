@@ -77,6 +77,12 @@ class Principal:
     sid: str = ""
     team: str | None = None  # staff: 客户服务中心, 工程维修班, …
 
+    @classmethod
+    def from_user(cls, user: dict, via: str, csrf: str = "", sid: str = "") -> Principal:
+        """The principal of a stored user record."""
+        return cls(user["username"], user.get("display_name") or user["username"], user["role"],
+                   user.get("project"), via, csrf=csrf, sid=sid, team=user.get("team"))  # fmt: skip
+
     @property
     def is_authenticated(self) -> bool:
         return True
@@ -139,18 +145,7 @@ class AuthBackend(AuthenticationBackend):
         user = self._user(username)
         if user is None:
             return None
-        display = user.get("display_name") or user["username"]
-        principal = Principal(
-            user["username"],
-            display,
-            user["role"],
-            user.get("project"),
-            via,
-            csrf=csrf,
-            sid=sid,
-            team=user.get("team"),
-        )
-        return AuthCredentials(["authenticated"]), principal
+        return AuthCredentials(["authenticated"]), Principal.from_user(user, via, csrf, sid)
 
     def _user(self, username: str) -> dict | None:
         user = self.store.get_user(username)

@@ -128,6 +128,17 @@ def reinspect(open_notices: list[dict], results: dict[str, dict], today: dt.date
     return updated, reissued, {}
 
 
+def reinspection_record(inspection: dict, rated: list[dict], results: dict[str, dict]) -> dict:
+    """The re-inspection record (复查记录) of ``inspection``: the results of the notices
+    rated (the store numbers it and links the notices)."""
+    numbers = {n["number"] for n in rated}
+    return {
+        "project": inspection["project"],
+        "form": inspection["form"],
+        "results": {k: v for k, v in results.items() if k in numbers},
+    }
+
+
 def is_overdue(notice: dict, today: dt.date) -> bool:
     return notice["status"] == OPEN and dt.date.fromisoformat(notice["deadline"]) < today
 

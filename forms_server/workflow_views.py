@@ -195,12 +195,7 @@ async def reinspect_page(request: Request) -> Response:
         if errors:
             failure.update(errors)
             raise Conflict("复查未保存")
-        record = {
-            "project": source["project"],
-            "form": source["form"],
-            "results": {k: v for k, v in results.items() if k in {n["number"] for n in current}},
-        }
-        return updated, reissued, record
+        return updated, reissued, rectification.reinspection_record(source, current, results)
 
     try:
         record = await run_in_threadpool(state.store.reinspect, number, decide, user.username)

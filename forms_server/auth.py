@@ -32,6 +32,8 @@ from starlette.requests import HTTPConnection, Request
 from forms_server.errors import HTTPError
 
 ROLES = {"staff": "员工", "quality": "品质管理", "auditor": "审核员", "admin": "管理员"}
+#: Roles that submit forms and act on records (auditors and administrators read them only).
+ACTING_ROLES = ("staff", "quality")
 SESSION_COOKIE = "qms_session"
 LOGIN_CSRF_COOKIE = "qms_login_csrf"
 
@@ -110,7 +112,7 @@ class Principal:
 
     @property
     def can_submit_any(self) -> bool:
-        return self.role in ("staff", "quality")
+        return self.role in ACTING_ROLES
 
     def actor(self):
         """This user as the complaint workflow sees them."""

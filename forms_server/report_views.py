@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from forms_server import charts, export, report_tables, reports, workbook
 from forms_server.auth import principal
 from forms_server.errors import HTTPError
-from forms_server.views import render
+from forms_server.views import download, render
 
 # ASCII digits, years 2000–2100 (as for dates in records): 0000-01 made the month
 # arithmetic raise, and ٢٠٢٦-11 (\d matches any digit) made month_range loop forever.
@@ -123,11 +123,6 @@ def compute(
         tables = report_tables.objectives(report)
     report["unit"], report["unit_name"] = code, unit_name
     return report, tables, f"{unit_name}{months[0]}至{months[-1]}{KINDS[kind]}"
-
-
-def download(content: bytes, media: str, name: str) -> Response:
-    return Response(content, media_type=media,
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{urllib.parse.quote(name)}"})  # fmt: skip
 
 
 # Pages ---------------------------------------------------------------------------------

@@ -40,6 +40,12 @@ def render(request: Request, template: str, context: dict, status: int = 200) ->
     )
 
 
+def download(content: bytes, media: str, name: str) -> Response:
+    """``content`` as a file to save, named ``name`` (any characters, RFC 5987)."""
+    return Response(content, media_type=media,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{urllib.parse.quote(name)}"})  # fmt: skip
+
+
 # Login, logout, first administrator ------------------------------------------
 
 
@@ -387,11 +393,7 @@ async def submissions_csv(request: Request) -> Response:
     ]
     content = export.submissions_csv(found, form, request.app.state.company.project_names())
     name = f"{filters['form'] or '记录'}-{request.app.state.store.now():%Y%m%d}.csv"
-    return Response(
-        content,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{urllib.parse.quote(name)}"},
-    )
+    return download(content, "text/csv; charset=utf-8", name)
 
 
 def visible_submission(request: Request) -> dict:

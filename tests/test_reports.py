@@ -357,6 +357,10 @@ def test_html_report_with_chart_and_due_date(dataset):
     assert "<title>翠湖花园管理处：80%</title>" in page
     complaints = client.get("/reports/complaints?from=2026-10&to=2026-10&unit=CH").text
     assert '<svg class="chart"' in complaints and "<title>维修不及时：2 件</title>" in complaints
+    assert "<dt>结案率</dt><dd>66.7%</dd>" in complaints
+    # No complaints at JJ: no rate, and no stray percent sign.
+    none = client.get("/reports/complaints?from=2026-10&to=2026-10&unit=JJ").text
+    assert "<dt>结案率</dt><dd>—</dd>" in none and "<dt>回访率</dt><dd>—</dd>" in none
 
 
 def test_reports_respect_project_scoping(dataset):

@@ -167,7 +167,7 @@ class SQLiteReport:
         c = ",".join("?" * len(company.counted_forms))
         counted = (*company.counted_forms,)
         first, last, today = f"{month}-01", f"{month}-31", as_of.isoformat()
-        window = reports.month_range(reports._months_back(month, 5), month)
+        window = reports.month_range(reports.months_back(month, 5), month)
         q = self.db.execute
         inspections = [
             {"form": form, "count": count, "average": None if avg is None else round(avg, 2),

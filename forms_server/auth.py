@@ -32,6 +32,8 @@ from starlette.requests import HTTPConnection, Request
 from forms_server.errors import HTTPError
 
 ROLES = {"staff": "员工", "quality": "品质管理", "auditor": "审核员", "admin": "管理员"}
+#: Roles that submit forms and act on records (auditors and administrators read them only).
+ACTING_ROLES = ("staff", "quality")
 SESSION_COOKIE = "qms_session"
 LOGIN_CSRF_COOKIE = "qms_login_csrf"
 
@@ -77,6 +79,12 @@ class Principal:
     sid: str = ""
     team: str | None = None  # staff: 客户服务中心, 工程维修班, …
 
+    @classmethod
+    def from_user(cls, user: dict, via: str, csrf: str = "", sid: str = "") -> Principal:
+        """The principal of a stored user record."""
+        return cls(user["username"], user.get("display_name") or user["username"], user["role"],
+                   user.get("project"), via, csrf=csrf, sid=sid, team=user.get("team"))  # fmt: skip
+
     @property
     def is_authenticated(self) -> bool:
         return True
@@ -104,7 +112,7 @@ class Principal:
 
     @property
     def can_submit_any(self) -> bool:
-        return self.role in ("staff", "quality")
+        return self.role in ACTING_ROLES
 
     def actor(self):
         """This user as the complaint workflow sees them."""
@@ -139,18 +147,7 @@ class AuthBackend(AuthenticationBackend):
         user = self._user(username)
         if user is None:
             return None
-        display = user.get("display_name") or user["username"]
-        principal = Principal(
-            user["username"],
-            display,
-            user["role"],
-            user.get("project"),
-            via,
-            csrf=csrf,
-            sid=sid,
-            team=user.get("team"),
-        )
-        return AuthCredentials(["authenticated"]), principal
+        return AuthCredentials(["authenticated"]), Principal.from_user(user, via, csrf, sid)
 
     def _user(self, username: str) -> dict | None:
         user = self.store.get_user(username)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from forms_server import complaints, records, rectification
+from forms_server import complaints, records, rectification, reports
 from forms_server.auth import Principal, hash_password
 from forms_server.definitions import FormDef
 from forms_server.errors import HTTPError
@@ -115,10 +115,9 @@ def submit(
     if form.is_checklist:
         data["items"] = checklist_answers(form, QUALITY.get(project, 0.05), rng)
     try:
-        clean, scored = records.prepare(state, user, form, data)
+        return records.submit(state, user, form, data)
     except HTTPError as exc:  # pragma: no cover - the generator must produce valid data
         raise SystemExit(f"演示数据生成失败：{form.code} {exc.errors}") from exc
-    return records.store_submission(state, user, form, clean, scored, None)
 
 
 def run(state, months: int = 3, seed: int = 2026) -> dict[str, int]:
@@ -131,21 +130,15 @@ def run(state, months: int = 3, seed: int = 2026) -> dict[str, int]:
     users = _users(store, company, password_hash)
 
     def who(name: str) -> Principal:
-        u = store.get_user(name)
-        return Principal(
-            u["username"],
-            u["display_name"],
-            u["role"],
-            u.get("project"),
-            "demo",
-            team=u.get("team"),
-        )
+        return Principal.from_user(store.get_user(name), "demo")
 
     end = real_now.date() - dt.timedelta(days=1)
-    start = (end.replace(day=1) - dt.timedelta(days=31 * (months - 1))).replace(day=1)
+    last = end.strftime("%Y-%m")
+    first = reports.months_back(last, months - 1)
     quality = who("zhang")
-    day = start
-    audit_month = _months(start, end)[len(_months(start, end)) // 2]
+    day = dt.date.fromisoformat(f"{first}-01")
+    span = reports.month_range(first, last)
+    audit_month = span[len(span) // 2]
     while day <= end:
         month = day.strftime("%Y-%m")
         for project in company.projects:
@@ -196,15 +189,6 @@ def run(state, months: int = 3, seed: int = 2026) -> dict[str, int]:
 
 def _plus(code: str, n: int) -> str:
     return f"{code[:-2]}{int(code[-2:]) + n:02d}"
-
-
-def _months(start: dt.date, end: dt.date) -> list[str]:
-    months, day = [], start
-    while day <= end:
-        if day.strftime("%Y-%m") not in months:
-            months.append(day.strftime("%Y-%m"))
-        day += dt.timedelta(days=1)
-    return months
 
 
 def _users(store, company, password_hash: str) -> int:
@@ -283,7 +267,9 @@ def _reinspect(state, quality: Principal, day: dt.date, rng: random.Random) -> N
             continue  # left overdue
         store.clock.now = dt.datetime.combine(day, dt.time(15, 0), store.clock.now.tzinfo)
 
-        def decide(current, source=source):
+        inspection = store.get_submission(source)
+
+        def decide(current, inspection=inspection):
             results = {
                 n["number"]: {"result": "合格" if rng.random() < 0.85 else "不合格"}
                 for n in current
@@ -294,7 +280,7 @@ def _reinspect(state, quality: Principal, day: dt.date, rng: random.Random) -> N
             return (
                 updated,
                 reissued,
-                {"project": current[0]["project"] if current else None, "results": results},
+                rectification.reinspection_record(inspection, current, results),
             )
 
         store.reinspect(source, decide, quality.username)

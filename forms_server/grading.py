@@ -39,10 +39,6 @@ class MonthlyGrade:
     by_rate: str
     rate: Fraction | None
 
-    @property
-    def rate_text(self) -> str:
-        return "无到期项（按 100%）" if self.rate is None else f"{float(self.rate) * 100:.1f}%"
-
 
 def grade_by_count(serious: int, general: int) -> str:
     if serious >= SERIOUS_FOR_C:

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from fractions import Fraction
 
 OPEN, CLOSED, FAILED = "待整改", "已关闭", "复查不合格"
@@ -126,6 +127,33 @@ def reinspect(open_notices: list[dict], results: dict[str, dict], today: dt.date
             }
         )
     return updated, reissued, {}
+
+
+def reinspection_record(inspection: dict, rated: list[dict], results: dict[str, dict]) -> dict:
+    """The re-inspection record (复查记录) of ``inspection``: the results of the notices
+    rated (the store numbers it and links the notices)."""
+    numbers = {n["number"] for n in rated}
+    return {
+        "project": inspection["project"],
+        "form": inspection["form"],
+        "results": {k: v for k, v in results.items() if k in numbers},
+    }
+
+
+def to_deduct(
+    assessments: list[dict], notices: list[dict], projects: list[str]
+) -> dict[str, list[dict]]:
+    """The re-issued notices of each of ``projects`` issued after its latest assessment (by
+    the assessment's own date, whenever it was entered): the next assessment deducts them
+    (QP-10 §4.8). Only 管理处 with some appear, in the order of ``projects``."""
+    since: dict[str, str] = {}
+    for a in assessments:
+        since[a["project"]] = max(since.get(a["project"], ""), a["record_date"])
+    flagged: dict[str, list[dict]] = defaultdict(list)
+    for n in notices:
+        if n["reissued"] and n["issued_on"] > since.get(n["project"], ""):
+            flagged[n["project"]].append(n)
+    return {code: flagged[code] for code in projects if code in flagged}
 
 
 def is_overdue(notice: dict, today: dt.date) -> bool:

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from forms_server import charts, export, report_tables, reports, workbook
 from forms_server.auth import principal
 from forms_server.errors import HTTPError
-from forms_server.views import render
+from forms_server.views import download, render
 
 # ASCII digits, years 2000–2100 (as for dates in records): 0000-01 made the month
 # arithmetic raise, and ٢٠٢٦-11 (\d matches any digit) made month_range loop forever.
@@ -44,7 +44,7 @@ def _month(request: Request, name: str, default: str) -> str:
 def _period(request: Request) -> list[str]:
     current = request.app.state.store.now().strftime("%Y-%m")
     last = _month(request, "to", current)
-    first = _month(request, "from", reports._months_back(last, 5))
+    first = _month(request, "from", reports.months_back(last, 5))
     if first > last:
         raise HTTPError(422, "查询参数有误", errors={"from": "起始月份不能晚于结束月份"})
     months = reports.month_range(first, last)
@@ -61,10 +61,11 @@ def _unit(request: Request) -> tuple[str, str, list[str]]:
         request.query_params.get("unit", "").strip()
         or request.query_params.get("project", "").strip()
     )
-    if user.role == "staff":
-        if requested and requested != user.project:
+    visible = user.visible_projects()
+    if visible is not None:  # staff: their own 管理处 only
+        if requested and not user.can_see(requested):
             raise HTTPError(403, "您只能查看本管理处的报表")
-        requested = user.project
+        requested = requested or visible[0]
     requested = requested or "ALL"
     if requested == "ALL":
         return "ALL", company.name, list(company.projects)
@@ -73,15 +74,6 @@ def _unit(request: Request) -> tuple[str, str, list[str]]:
     if requested in company.branches:
         return requested, company.branches[requested], company.projects_of_branch(requested)
     raise HTTPError(422, "查询参数有误", errors={"unit": f"没有管理处或分公司“{requested}”"})
-
-
-def _data(store, projects: list[str], months: list[str]):
-    submissions = store.find_submissions(
-        projects=projects, date_from=f"{months[0]}-01", date_to=f"{months[-1]}-31"
-    )
-    notices = store.find("notices", projects)
-    complaints = store.find("complaints", projects)
-    return submissions, notices, complaints
 
 
 # Building each report ---------------------------------------------------------------
@@ -114,23 +106,23 @@ def compute(
         report = reports.monthly(code, projects, month, submissions, notices, now.date(), company)
         report["unit_name"] = unit_name
         return report, report_tables.monthly(report, unit_name), f"{unit_name}{month}月度质量报告"
-    submissions, notices, items = _data(store, projects, months)
+    # Each report reads only its own records: the complaints; the submissions of the months;
+    # the notices issued or due in the months (the rectification rate counts those due).
     if kind == "complaints":
-        report = reports.complaint_report(items, months, now)
+        report = reports.complaint_report(store.find("complaints", projects), months, now)
         tables = report_tables.complaints(report)
     elif kind == "inspections":
+        submissions = store.report_submissions(projects, months)
         report = reports.inspection_report(submissions, months, projects, company)
         tables = report_tables.inspections(report)
     else:
+        submissions = store.report_submissions(projects, months)
+        notices = store.report_notices(projects, [{"months": months}])
+        items = store.find("complaints", projects)
         report = reports.objectives(submissions, items, notices, months, now.date(), now, company)
         tables = report_tables.objectives(report)
     report["unit"], report["unit_name"] = code, unit_name
     return report, tables, f"{unit_name}{months[0]}至{months[-1]}{KINDS[kind]}"
-
-
-def download(content: bytes, media: str, name: str) -> Response:
-    return Response(content, media_type=media,
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{urllib.parse.quote(name)}"})  # fmt: skip
 
 
 # Pages ---------------------------------------------------------------------------------
@@ -139,12 +131,11 @@ def download(content: bytes, media: str, name: str) -> Response:
 async def index(request: Request) -> Response:
     user = principal(request)
     company = request.app.state.company
-    units = {"ALL": "全公司"} if user.role != "staff" else {}
-    if user.role != "staff":
-        units.update({code: name for code, name in company.branches.items()})
-        units.update(company.project_names())
-    else:
-        units[user.project] = company.projects[user.project].name
+    names, visible = company.project_names(), user.visible_projects()
+    if visible is None:
+        units = {"ALL": "全公司", **company.branches, **names}
+    else:  # a 管理处 since removed from the configuration still shows, by its code
+        units = {code: names.get(code, code) for code in visible}
     return render(
         request,
         "reports.html",

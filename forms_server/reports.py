@@ -34,6 +34,14 @@ def month_range(first: str, last: str) -> list[str]:
     return months
 
 
+def months_back(month: str, count: int) -> str:
+    """The month ``count`` months before ``month`` (YYYY-MM)."""
+    year, number = int(month[:4]), int(month[5:7]) - count
+    while number < 1:
+        year, number = year - 1, number + 12
+    return f"{year}-{number:02d}"
+
+
 def due_date(month: str) -> str:
     """Monthly reports are due by the 5th of the following month (QP-10 §4.9)."""
     return f"{grading.next_month(month)}-05"
@@ -117,10 +125,11 @@ def _graded(notices: _Notices, month: str, as_of: dt.date, company) -> tuple:
     return (serious, general, *rectification.rate(counted_due, month, as_of))
 
 
-def _counts(notices: _Notices, month: str, as_of: dt.date, company) -> dict:
-    """Nonconformities and rectification of one unit's notices for the month."""
+def _counts(notices: _Notices, month: str, graded: tuple, as_of: dt.date) -> dict:
+    """Nonconformities and rectification of one unit's notices for the month (``graded``:
+    what `_graded` found for it)."""
     issued = notices.issued.get(month, [])
-    serious, general, due, passed, rate = _graded(notices, month, as_of, company)
+    serious, general, due, passed, rate = graded
     all_due, all_passed, all_rate = rectification.rate(notices.due.get(month, []), month, as_of)
     return {
         "issued": len(issued),
@@ -152,14 +161,6 @@ def _sum_counts(counts: list[dict]) -> dict:
     }
 
 
-def grade_history(notices: _Notices, months: list[str], as_of: dt.date, company) -> dict[str, str]:
-    history = {}
-    for month in months:
-        serious, general, _, _, rate = _graded(notices, month, as_of, company)
-        history[month] = grading.monthly_grade(serious, general, rate).grade
-    return history
-
-
 def inspections_of(submissions: list[dict], month: str) -> list[dict]:
     """Scored or checked inspections of the month, grouped by form."""
     groups: dict[str, list[dict]] = defaultdict(list)
@@ -185,7 +186,7 @@ def monthly(unit: str, projects: list[str], month: str, submissions: list[dict],
     """月度质量报告 of one 管理处 (``projects`` = [code]) or one 分公司 (its 管理处)."""
     subs = [s for s in submissions if s.get("project") in projects]
     assessed = [s for s in subs if s["form"] == company.assessment_form]
-    history_months = month_range(_months_back(month, previous_months), month)
+    history_months = month_range(months_back(month, previous_months), month)
     own_notices = {project: _Notices() for project in projects}
     serious_notices = []  # the unit's serious nonconformities of the month, in the given order
     for n in notices:
@@ -195,10 +196,14 @@ def monthly(unit: str, projects: list[str], month: str, submissions: list[dict],
     project_rows, project_counts = [], []
     for project in projects:
         own = own_notices[project]
-        counts = _counts(own, month, as_of, company)
+        # Each month graded once: the report's month is the last of its history.
+        graded = {m: _graded(own, m, as_of, company) for m in history_months}
+        grades = {m: grading.monthly_grade(serious, general, rate)
+                  for m, (serious, general, _, _, rate) in graded.items()}  # fmt: skip
+        counts = _counts(own, month, graded[month], as_of)
         project_counts.append(counts)
-        grade = grading.monthly_grade(counts["serious"], counts["general"], counts["rate"])
-        history = grade_history(own, history_months, as_of, company)
+        grade = grades[month]
+        history = {m: g.grade for m, g in grades.items()}
         flags = grading.consecutive_flags(history)
         project_rows.append({
             "project": project,
@@ -253,19 +258,12 @@ def monthly_notices(month: str, company, previous_months: int = 5) -> list[dict]
     them is the report over all notices. The month's own figures need every notice issued or
     due in it; the grades of the months before, only those of the counted forms; the overdue
     list, every notice still open."""
-    window = month_range(_months_back(month, previous_months), month)
+    window = month_range(months_back(month, previous_months), month)
     return [
         {"months": [month]},
         {"months": window, "forms": list(company.counted_forms)},
         {"status": rectification.OPEN},
     ]
-
-
-def _months_back(month: str, count: int) -> str:
-    year, number = int(month[:4]), int(month[5:7]) - count
-    while number < 1:
-        year, number = year - 1, number + 12
-    return f"{year}-{number:02d}"
 
 
 # Complaints ----------------------------------------------------------------------
@@ -285,10 +283,9 @@ def complaint_report(items: list[dict], months: list[str], now: dt.datetime) -> 
                 "cumulative": round(running / len(chosen) * 100, 1),
             }
         )
-    per_month = []
-    for month in months:
-        month_items = [c for c in chosen if c["received_at"][:7] == month]
-        per_month.append({"month": month, **kpis(month_items, now)})
+    per_month = [
+        {"month": month, **figures} for month, figures in kpis_by_month(chosen, months, now).items()
+    ]
     return {
         "months": months,
         "total": len(chosen),
@@ -298,6 +295,14 @@ def complaint_report(items: list[dict], months: list[str], now: dt.datetime) -> 
         "by_month": per_month,
         "kpis": kpis(chosen, now),
     }
+
+
+def kpis_by_month(items: list[dict], months: list[str], now: dt.datetime) -> dict[str, dict]:
+    """`kpis` of the complaints received in each of ``months``."""
+    received: dict[str, list[dict]] = defaultdict(list)
+    for c in items:
+        received[c["received_at"][:7]].append(c)
+    return {month: kpis(received.get(month, []), now) for month in months}
 
 
 def kpis(items: list[dict], now: dt.datetime) -> dict:
@@ -332,17 +337,10 @@ def inspection_report(
         for s in submissions
         if _score(s) is not None and s["record_date"][:7] in months and s["project"] in projects
     ]
-    trend = {}
-    for project in projects:
-        series = []
-        for month in months:
-            scores = [
-                _score(s)
-                for s in scored
-                if s["project"] == project and s["record_date"][:7] == month
-            ]
-            series.append(float(grading.average(scores)) if scores else None)
-        trend[project] = series
+    by_project: dict[tuple[str, str], list] = defaultdict(list)
+    for s in scored:
+        by_project[s["project"], s["record_date"][:7]].append(_score(s))
+    trend = {p: [_mean(by_project.get((p, m))) for m in months] for p in projects}
     forms: dict[str, dict] = {}
     for s in scored:
         entry = forms.setdefault(
@@ -352,7 +350,7 @@ def inspection_report(
         entry["scores"][s["record_date"][:7]].append(_score(s))
     by_form = [
         {"form": f["form"], "title": f["title"],
-         "averages": [float(grading.average(f["scores"][m])) if f["scores"].get(m) else None for m in months],
+         "averages": [_mean(f["scores"].get(m)) for m in months],
          "count": sum(len(v) for v in f["scores"].values())}
         for f in sorted(forms.values(), key=lambda f: f["form"])
     ]  # fmt: skip
@@ -365,6 +363,10 @@ def inspection_report(
     }
 
 
+def _mean(scores: list | None) -> float | None:
+    return float(grading.average(scores)) if scores else None
+
+
 # Quality objectives ----------------------------------------------------------------
 
 
@@ -372,15 +374,12 @@ def objectives(submissions: list[dict], items: list[dict], notices: list[dict], 
                now: dt.datetime, company) -> dict:  # fmt: skip
     """Each measured objective of QM-02, month by month, against its target."""
     survey = [s for s in submissions if s["form"] == company.satisfaction_form]
+    complaint_kpis = kpis_by_month(items, months, now)
     rows = []
     measured = {
         "satisfaction": lambda m: _survey_rate(survey, m, company.satisfaction_field),
-        "complaint_on_time": lambda m: kpis([c for c in items if c["received_at"][:7] == m], now)[
-            "on_time_rate"
-        ],
-        "complaint_visit": lambda m: kpis([c for c in items if c["received_at"][:7] == m], now)[
-            "visit_rate"
-        ],
+        "complaint_on_time": lambda m: complaint_kpis[m]["on_time_rate"],
+        "complaint_visit": lambda m: complaint_kpis[m]["visit_rate"],
         "rectification": lambda m: percent(rectification.rate(notices, m, as_of)[2]),
     }
     for objective in company.objectives:
@@ -396,9 +395,7 @@ def objectives(submissions: list[dict], items: list[dict], notices: list[dict], 
             "met": [None if v is None else meets(v, objective.comparison, objective.target) for v in values] if values else None,
             "source": "系统统计" if fn else "人工统计（本系统不采集）",
         })  # fmt: skip
-    closure = [
-        kpis([c for c in items if c["received_at"][:7] == m], now)["closure_rate"] for m in months
-    ]
+    closure = [complaint_kpis[m]["closure_rate"] for m in months]
     rows.append({"key": "complaint_closure", "name": "投诉结案率", "comparison": None, "target": None, "unit": "%",
                  "values": closure, "met": [None] * len(months), "source": "系统统计（跟踪指标，无目标值）"})  # fmt: skip
     return {"months": months, "objectives": rows}

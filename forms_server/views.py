@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from forms_server import export, records, webforms
+from forms_server import export, records, rectification, webforms
 from forms_server.auth import (
     LOGIN_CSRF_COOKIE,
     ROLES,
@@ -38,6 +38,12 @@ def render(request: Request, template: str, context: dict, status: int = 200) ->
     return request.app.state.templates.TemplateResponse(
         request, template, context, status_code=status
     )
+
+
+def download(content: bytes, media: str, name: str) -> Response:
+    """``content`` as a file to save, named ``name`` (any characters, RFC 5987)."""
+    return Response(content, media_type=media,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{urllib.parse.quote(name)}"})  # fmt: skip
 
 
 # Login, logout, first administrator ------------------------------------------
@@ -284,17 +290,11 @@ def _error_path(name: str) -> str:
 
 def pending_deductions(request: Request, projects: dict[str, str]) -> dict[str, list[dict]]:
     """Re-issued notices since each 管理处's previous assessment: to deduct in this one (QP-10 §4.8)."""
-    state = request.app.state
-    out: dict[str, list[dict]] = {}
-    for code in projects:
-        previous = state.store.find_submissions(form=state.company.assessment_form, projects=[code])
-        since = previous[0]["record_date"] if previous else ""
-        flagged = [
-            n for n in state.store.find("notices", [code], reissued=True) if n["issued_on"] > since
-        ]
-        if flagged:
-            out[code] = flagged
-    return out
+    store, codes = request.app.state.store, list(projects)
+    assessments = store.find_submissions(
+        form=request.app.state.company.assessment_form, projects=codes
+    )
+    return rectification.to_deduct(assessments, store.find("notices", codes, reissued=True), codes)
 
 
 def _form_response(request, form, values, errors, client_key, status=200) -> Response:
@@ -387,11 +387,7 @@ async def submissions_csv(request: Request) -> Response:
     ]
     content = export.submissions_csv(found, form, request.app.state.company.project_names())
     name = f"{filters['form'] or '记录'}-{request.app.state.store.now():%Y%m%d}.csv"
-    return Response(
-        content,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{urllib.parse.quote(name)}"},
-    )
+    return download(content, "text/csv; charset=utf-8", name)
 
 
 def visible_submission(request: Request) -> dict:

@@ -9,14 +9,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from forms_server import complaints, records, rectification
-from forms_server.auth import check_csrf, principal
+from forms_server.auth import ACTING_ROLES, check_csrf, principal
 from forms_server.bodies import form_data
 from forms_server.errors import HTTPError
 from forms_server.store import Conflict
 from forms_server.views import render
-
-#: Roles that act on records (auditors and administrators read them only).
-WORKFLOW_ROLES = ("staff", "quality")
 
 
 def _visible(request: Request, table: str, label: str) -> dict:
@@ -102,7 +99,7 @@ def _complaint_response(
 
 async def _complaint_action(request: Request, doc: dict) -> Response:
     user = principal(request)
-    if user.role not in WORKFLOW_ROLES:
+    if user.role not in ACTING_ROLES:
         raise HTTPError(403, f"{user.role_name}角色不能办理投诉")
     form = await form_data(request, max_bytes=64 * 1024)
     check_csrf(request, form)
@@ -180,7 +177,7 @@ async def reinspect_page(request: Request) -> Response:
     ]
     if request.method == "GET":
         return _reinspect_response(request, source, open_notices, {}, {})
-    if user.role not in WORKFLOW_ROLES or not user.can_see(source["project"]):
+    if user.role not in ACTING_ROLES or not user.can_see(source["project"]):
         raise HTTPError(403, f"{user.role_name}角色不能复查")
     form = await form_data(request, max_bytes=256 * 1024)
     check_csrf(request, form)
@@ -195,12 +192,7 @@ async def reinspect_page(request: Request) -> Response:
         if errors:
             failure.update(errors)
             raise Conflict("复查未保存")
-        record = {
-            "project": source["project"],
-            "form": source["form"],
-            "results": {k: v for k, v in results.items() if k in {n["number"] for n in current}},
-        }
-        return updated, reissued, record
+        return updated, reissued, rectification.reinspection_record(source, current, results)
 
     try:
         record = await run_in_threadpool(state.store.reinspect, number, decide, user.username)
@@ -229,7 +221,7 @@ def _reinspect_response(request, source, open_notices, errors, values, status=20
             "errors": errors,
             "values": values,
             "csrf": user.csrf,
-            "can_reinspect": user.role in WORKFLOW_ROLES,
+            "can_reinspect": user.role in ACTING_ROLES,
         },
         status,
     )

@@ -6,16 +6,18 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import types
 
 import pytest
 from starlette.testclient import TestClient
 
+from forms_server import config
+from forms_server import demo as generator
 from forms_server.app import create_app
-from forms_server.settings import Settings
+from forms_server.definitions import load_dir
+from forms_server.settings import PROJECT_DIR, Settings
 from forms_server.store import Store
-from tests.conftest import login
-
-pytestmark = pytest.mark.slow
+from tests.conftest import TZ, login
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +43,7 @@ def demo(tmp_path_factory):
         yield run.stdout, login(app, "zhang", "Demo-2026x")
 
 
+@pytest.mark.slow
 def test_demo_reports_are_not_empty(demo):
     summary, client = demo
     assert summary.startswith("已生成演示数据：")
@@ -69,3 +72,20 @@ def test_demo_reports_are_not_empty(demo):
         client.get("/notices/").status_code == 200
         and client.get("/complaints/?overdue=1").status_code == 200
     )
+
+
+def test_the_demo_makes_as_many_months_as_asked(tmp_path):
+    """Two months up to yesterday (9 March): February, short, and March; not January too."""
+    company = config.load(PROJECT_DIR / "data" / "qms.yml")
+    forms = load_dir(PROJECT_DIR / "data" / "forms", PROJECT_DIR).forms
+    clock = generator.Clock(dt.datetime(2026, 3, 10, 9, 0, tzinfo=TZ))
+    with Store(tmp_path / "db", clock) as store:
+        generator.run(types.SimpleNamespace(store=store, forms=forms, company=company), months=2)
+        dated = {s["record_date"][:7] for s in store.find_submissions()}
+        received = {c["received_at"][:7] for c in store.find("complaints")}
+        # Its re-inspection records are made as the re-inspection page makes them.
+        made = [(r["project"], r["form"]) for r in store.find("reinspections")]
+        inspected = [(s["project"], s["form"]) for r in store.find("reinspections")
+                     for s in [store.get_submission(r["source"])]]  # fmt: skip
+    assert sorted(dated) == sorted(received) == ["2026-02", "2026-03"]
+    assert made and made == inspected

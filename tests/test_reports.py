@@ -357,6 +357,10 @@ def test_html_report_with_chart_and_due_date(dataset):
     assert "<title>翠湖花园管理处：80%</title>" in page
     complaints = client.get("/reports/complaints?from=2026-10&to=2026-10&unit=CH").text
     assert '<svg class="chart"' in complaints and "<title>维修不及时：2 件</title>" in complaints
+    assert "<dt>结案率</dt><dd>66.7%</dd>" in complaints
+    # No complaints at JJ: no rate, and no stray percent sign.
+    none = client.get("/reports/complaints?from=2026-10&to=2026-10&unit=JJ").text
+    assert "<dt>结案率</dt><dd>—</dd>" in none and "<dt>回访率</dt><dd>—</dd>" in none
 
 
 def test_reports_respect_project_scoping(dataset):
@@ -365,6 +369,20 @@ def test_reports_respect_project_scoping(dataset):
     assert staff.get("/reports/monthly?month=2026-10&unit=EAST").status_code == 403
     own = staff.get("/reports/monthly?month=2026-10").text
     assert "锦江华府管理处2026-10月度质量报告" in own and "翠湖花园" not in own.split("<main>")[1]
+
+
+def test_staff_of_a_project_no_longer_configured_see_the_reports_page(dataset):
+    from forms_server.auth import hash_password
+
+    store = dataset["app"].state.store
+    store.add_user({"username": "staff_gone", "display_name": "staff_gone", "role": "staff", "project": "GONE",
+                    "team": None, "active": True, "password_hash": hash_password("Secret-2026")}, by="test")  # fmt: skip
+    client = login(dataset["app"], "staff_gone")
+    page = client.get("/reports/")
+    assert page.status_code == 200
+    assert set(re.findall(r'<option value="([^"]+)">', page.text)) == {"GONE"}
+    response = client.get("/reports/monthly?month=2026-10", headers={"Accept": "application/json"})
+    assert response.status_code == 422 and "GONE" in response.json()["errors"][0]["message"]
 
 
 @pytest.mark.parametrize(
@@ -388,13 +406,46 @@ def test_assessment_form_lists_reissued_notices_to_deduct(dataset):
     assert "翠湖花园管理处：1 项" in page and '<a href="/notices/QR-10-20-20261018-0001">' in page
 
 
-def test_monthly_report_reads_only_what_it_needs(tmp_path):
+class Reads:
+    """A store that notes which of its reads a report makes."""
+
+    def __init__(self, store):
+        self.store, self.reads = store, []
+
+    def __getattr__(self, name):
+        found = getattr(self.store, name)
+        if name not in (
+            "find",
+            "find_submissions",
+            "search",
+            "report_submissions",
+            "report_notices",
+        ):
+            return found
+
+        def read(*args, **kwargs):
+            self.reads.append(f"{name} {args[0]}" if name == "find" else name)
+            return found(*args, **kwargs)
+
+        return read
+
+
+#: What each report reads: never a full copy of a table it does not use.
+READS = {
+    "monthly": ["report_submissions", "report_notices"],
+    "complaints": ["find complaints"],
+    "inspections": ["report_submissions"],
+    "objectives": ["report_submissions", "report_notices", "find complaints"],
+}
+
+
+def test_reports_read_only_what_they_need(tmp_path):
     """The store's index reads (`report_submissions`, `report_notices` with
-    `reports.monthly_notices`) give the same monthly report as every record of the units,
+    `reports.monthly_notices`) give the same reports as every record of the units,
     for every unit and month of a demo year, after re-inspections changed notices."""
     import types
 
-    from forms_server import config, demo, reports
+    from forms_server import config, demo, report_views, reports
     from forms_server.definitions import load_dir
     from forms_server.settings import PROJECT_DIR
     from forms_server.store import Store
@@ -402,13 +453,14 @@ def test_monthly_report_reads_only_what_it_needs(tmp_path):
     now = dt.datetime(2026, 11, 21, 9, 0, tzinfo=TZ)
     company = config.load(PROJECT_DIR / "data" / "qms.yml")
     forms = load_dir(PROJECT_DIR / "data" / "forms", PROJECT_DIR).forms
+    months = ["2026-08", "2026-09", "2026-10", "2026-11"]
     with Store(tmp_path / "db", demo.Clock(now)) as store:
         demo.run(types.SimpleNamespace(store=store, forms=forms, company=company), months=4)
         units = [list(company.projects), *([p] for p in company.projects)]
         units += [company.projects_of_branch(b) for b in company.branches]
         assert store.count("reinspections") and store.find("notices", status="已关闭")
         for projects in units:
-            for month in ("2026-08", "2026-09", "2026-10", "2026-11"):
+            for month in months:
                 first, last = f"{month}-01", f"{month}-31"
                 everything = reports.monthly(
                     "X", projects, month,
@@ -424,3 +476,24 @@ def test_monthly_report_reads_only_what_it_needs(tmp_path):
                 assert [s["number"] for s in store.report_submissions(projects, [month])] == [
                     s["number"] for s in store.find_submissions(projects=projects, date_from=first, date_to=last)
                 ]  # fmt: skip
+        # Every report as the report pages compute it, against the same report over every record.
+        state = types.SimpleNamespace(store=Reads(store), forms=forms, company=company)
+        for projects in units:
+            submissions = store.find_submissions(
+                projects=projects, date_from="2026-08-01", date_to="2026-11-30"
+            )
+            items, notices = store.find("complaints", projects), store.find("notices", projects)
+            expected = {
+                "monthly": reports.monthly("X", projects, "2026-11", submissions, notices, now.date(), company),
+                "complaints": reports.complaint_report(items, months, now),
+                "inspections": reports.inspection_report(submissions, months, projects, company),
+                "objectives": reports.objectives(submissions, items, notices, months, now.date(), now, company),
+            }  # fmt: skip
+            for kind, reads in READS.items():
+                state.store.reads.clear()
+                period = months[-1:] if kind == "monthly" else months
+                report = report_views.compute(state, kind, ("X", "单位", projects), period)[0]
+                assert state.store.reads == reads
+                assert {k: v for k, v in report.items() if k not in ("unit", "unit_name")} == {
+                    k: v for k, v in expected[kind].items() if k != "unit"
+                }

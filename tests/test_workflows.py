@@ -278,3 +278,30 @@ def test_overdue_notices(clients, app, env):
         clients["quality"].get("/notices/?overdue=1").text.count('<a href="/notices/QR-10-20-') == 2
     )
     assert login(app, "staff_jj").get("/notices/").text.count('<a href="/notices/QR-10-20-') == 0
+
+
+def test_deductions_count_from_the_latest_assessment_by_its_own_date():
+    """An assessment entered late for an earlier date (listed first: newest entered first)
+    does not bring back the re-issued notices the latest assessment already deducted."""
+    from forms_server.rectification import to_deduct
+
+    def notice(number, project, issued_on, reissued=True):
+        return {"number": number, "project": project, "issued_on": issued_on, "reissued": reissued}
+
+    assessments = [
+        {"project": "CH", "record_date": "2026-09-25"},  # back-dated, entered last
+        {"project": "CH", "record_date": "2026-10-25"},
+        {"project": "JJ", "record_date": "2026-10-25"},
+    ]
+    notices = [
+        notice("N5", "NS", "2026-10-02"),  # never assessed: every re-issued notice counts
+        notice("N4", "JJ", "2026-10-01"),  # before JJ's assessment: deducted already
+        notice("N3", "CH", "2026-10-28"),
+        notice("N2", "CH", "2026-10-10"),  # deducted on 10-25
+        notice("N1", "CH", "2026-10-30", reissued=False),
+    ]
+    found = to_deduct(assessments, notices, ["CH", "JJ", "NS"])
+    assert {code: [n["number"] for n in flagged] for code, flagged in found.items()} == {
+        "CH": ["N3"],
+        "NS": ["N5"],
+    }

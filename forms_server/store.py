@@ -950,37 +950,43 @@ class Store:
         evidence export prints it) lets a later check prove that the chain was not rewritten
         from an earlier point on.
         """
+        # Under the lock only references are taken: a commit replaces a stored document or
+        # adds a history entry, never changes one in place, so what was taken stays as it
+        # was at this moment. The hashing, which takes seconds on a large store, runs after,
+        # while commits go on.
         with self._rw.read():
-            entries = sorted(self.tables.get("history", {}).values(), key=lambda e: e.get("seq", 0))
-            previous = ZERO_HASH
-            last: dict[tuple[str, str], dict] = {}
-            for number, entry in enumerate(entries, start=1):
-                problem = None
-                if entry.get("seq") != number:
-                    problem = f"序号不连续：应为第 {number} 条，记为第 {entry.get('seq')} 条"
-                elif entry.get("prev") != previous:
-                    problem = "与上一条历史记录的链接（prev）不符：其前的记录被改动、删除或插入"
-                elif entry_hash(entry) != entry.get("hash"):
-                    problem = "内容被改动：重新计算的哈希与记录的哈希不符"
-                if problem:
-                    return {"ok": False, "entries": len(entries), "records": 0,
-                            "broken": {"seq": number, "table": entry.get("table"), "record": entry.get("record"),
-                                       "at": entry.get("at"), "reason": problem}}  # fmt: skip
-                previous = entry["hash"]
-                last[(entry["table"], entry["record"])] = entry
-            checked = 0
-            for (table, record), entry in sorted(last.items(), key=lambda kv: kv[1]["seq"]):
-                doc = self.tables.get(table, {}).get(record)
-                digest = (
-                    None if doc is None else hashlib.sha256(encode(doc).encode("utf-8")).hexdigest()
-                )
-                checked += 1
-                if digest != entry.get("digest"):
-                    return {"ok": False, "entries": len(entries), "records": checked,
-                            "broken": {"seq": entry["seq"], "table": table, "record": record, "at": entry["at"],
-                                       "reason": f"记录（{table} 第 {record} 号）的当前内容与其最后一条变更历史不符：记录被改动"}}  # fmt: skip
-            return {"ok": True, "entries": len(entries), "records": checked, "broken": None,
-                    "head": previous}  # fmt: skip
+            entries = list(self.tables.get("history", {}).values())
+            records = {table: dict(self.tables.get(table, {})) for table in AUDITED}
+        entries.sort(key=lambda e: e.get("seq", 0))
+        previous = ZERO_HASH
+        last: dict[tuple[str, str], dict] = {}
+        for number, entry in enumerate(entries, start=1):
+            problem = None
+            if entry.get("seq") != number:
+                problem = f"序号不连续：应为第 {number} 条，记为第 {entry.get('seq')} 条"
+            elif entry.get("prev") != previous:
+                problem = "与上一条历史记录的链接（prev）不符：其前的记录被改动、删除或插入"
+            elif entry_hash(entry) != entry.get("hash"):
+                problem = "内容被改动：重新计算的哈希与记录的哈希不符"
+            if problem:
+                return {"ok": False, "entries": len(entries), "records": 0,
+                        "broken": {"seq": number, "table": entry.get("table"), "record": entry.get("record"),
+                                   "at": entry.get("at"), "reason": problem}}  # fmt: skip
+            previous = entry["hash"]
+            last[(entry["table"], entry["record"])] = entry
+        checked = 0
+        for (table, record), entry in sorted(last.items(), key=lambda kv: kv[1]["seq"]):
+            doc = records.get(table, {}).get(record)
+            digest = (
+                None if doc is None else hashlib.sha256(encode(doc).encode("utf-8")).hexdigest()
+            )
+            checked += 1
+            if digest != entry.get("digest"):
+                return {"ok": False, "entries": len(entries), "records": checked,
+                        "broken": {"seq": entry["seq"], "table": table, "record": record, "at": entry["at"],
+                                   "reason": f"记录（{table} 第 {record} 号）的当前内容与其最后一条变更历史不符：记录被改动"}}  # fmt: skip
+        return {"ok": True, "entries": len(entries), "records": checked, "broken": None,
+                "head": previous}  # fmt: skip
 
     def record_numbers(self) -> dict[tuple[str, str], str]:
         """(table, storage id) → the name people know a record by: its number, username or token id."""

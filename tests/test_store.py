@@ -14,6 +14,7 @@ import pytest
 from tinydb import TinyDB
 
 from forms_server import journal
+from forms_server import store as store_module
 from forms_server.store import Conflict, StorageError, Store, encode, entry_hash
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -361,3 +362,33 @@ def test_a_changed_journal_line_is_named(tmp_path):
     with Store(tmp_path / "db", clock) as s:
         broken = s.verify()["broken"]
     assert broken["seq"] == 2 and "内容被改动" in broken["reason"]
+
+
+def test_a_commit_completes_while_the_chain_is_being_verified(tmp_path, monkeypatch):
+    """Verifying hashes every history entry and record (seconds on a large store): commits
+    must not wait for it. The first hash verify computes starts a commit and waits for it."""
+    filled(tmp_path)
+    s = Store(tmp_path / "db", clock).open()
+    committed = threading.Event()
+    during: list[bool] = []
+    real_hash = store_module.entry_hash
+
+    def commit() -> None:
+        s.add_submission(record(), "chen")
+        committed.set()
+
+    def hashing(entry: dict) -> str:
+        if not during:
+            during.append(False)  # the commit's own history entry is hashed as usual
+            threading.Thread(target=commit).start()
+            during[0] = committed.wait(timeout=10)
+        return real_hash(entry)
+
+    monkeypatch.setattr(store_module, "entry_hash", hashing)
+    result = s.verify()
+    assert during == [True]  # the commit finished while verify was hashing
+    # Verify checked the data as it stood when it began, before that commit.
+    head = next(e["hash"] for e in s.search("history") if e["seq"] == 4)
+    assert result == {"ok": True, "entries": 4, "records": 3, "broken": None, "head": head}
+    assert s.verify()["entries"] == 5
+    s.close()

@@ -392,3 +392,30 @@ def test_a_commit_completes_while_the_chain_is_being_verified(tmp_path, monkeypa
     assert result == {"ok": True, "entries": 4, "records": 3, "broken": None, "head": head}
     assert s.verify()["entries"] == 5
     s.close()
+
+
+def test_dates_inside_a_month_filter_by_day(store):
+    """The month index narrows a date range to whole months; bounds inside a month are
+    compared day by day. Checked against a plain scan of every record."""
+    dates = ["2026-10-31", "2026-11-01", "2026-11-04", "2026-11-05", "2026-11-12", "2026-11-20",
+             "2026-11-21", "2026-11-30", "2026-12-01", None]  # fmt: skip
+    for date in dates:
+        doc = record(record_date=date)
+        if date is None:
+            del doc["record_date"]
+        store.add_submission(doc, "chen")
+    every = store.find_submissions()
+    ranges = [("2026-11-05", "2026-11-20"), ("2026-11-05", None), (None, "2026-11-20"),
+              ("2026-11-01", "2026-11-30"), ("2026-10-31", "2026-11-04"), ("2026-11-21", "2026-11-21")]  # fmt: skip
+    for low, high in ranges:
+        expected = [
+            d["number"]
+            for d in every
+            if d.get("record_date")
+            and (low is None or d["record_date"] >= low)
+            and (high is None or d["record_date"] <= high)
+        ]
+        found = [d["number"] for d in store.find_submissions(date_from=low, date_to=high)]
+        assert found == expected, (low, high)
+    days = store.find_submissions(date_from="2026-11-05", date_to="2026-11-20")
+    assert [d["record_date"] for d in days] == ["2026-11-20", "2026-11-12", "2026-11-05"]

@@ -152,11 +152,13 @@ class _Pending:
 class Store:
     data_dir: Path
     clock: Callable[[], dt.datetime]
-    #: A new snapshot is written once the journal holds this many commits, or as many
-    #: commits as the last snapshot held documents times `compact_ratio` if that is more:
-    #: writing a snapshot encodes every document, so with a fixed interval each commit
-    #: would pay for more and more of them as the data grows (at 100 000 records and every
-    #: 20 000 commits, five documents per commit); in proportion, it stays about one.
+    #: A new snapshot is written once the journal (every file a start would replay) holds at
+    #: least this many commits and as many bytes as the last snapshot times `compact_ratio`:
+    #: writing a snapshot encodes every document, so with a fixed interval each commit would
+    #: pay for more and more of them as the data grows (at 100 000 records and every 20 000
+    #: commits, five documents per commit); in proportion, it pays for about as many bytes as
+    #: it wrote. A start reads the snapshot and at most about `compact_ratio` times as much
+    #: journal.
     compact_every: int = 20_000
     compact_ratio: float = 1.0
     #: Commits between two moves of the surviving objects out of the garbage collector's
@@ -179,7 +181,10 @@ class Store:
         self._applied = 0
         self._writer: journal.JournalWriter | None = None
         self._compacting = threading.Lock()
-        self._snapshot_docs = 0  # documents in the snapshot last read or written
+        self._snapshot_bytes = 0  # size of the snapshot last read or written
+        # Commits and bytes of the journal files a start replayed: replayed again at the next
+        # start, until a snapshot covers them (the writer counts those of its own file).
+        self._older_commits = self._older_bytes = 0
         self._compactor: threading.Thread | None = None
         self._compactor_lock = threading.Lock()
         self._db = TinyDB(storage=LiveStorage, tables=self.tables)  # type: ignore[arg-type]
@@ -235,16 +240,18 @@ class Store:
         self.tables.update(
             {name: dict(docs) for name, docs in snapshot.items() if isinstance(docs, dict)}
         )
-        self._snapshot_docs = sum(len(docs) for docs in self.tables.values())
+        self._snapshot_bytes = journal.snapshot_size(self.data_dir)
         last = covered
         files = journal.journal_files(self.data_dir)
         for _, path in files:
             for entry in journal.read_journal(path):
+                self._older_commits += 1
                 number = int(entry["n"])
                 if number <= covered:
                     continue
                 self._apply(entry["ops"], index=False)
                 last = number
+        self._older_bytes = sum(path.stat().st_size for _, path in files)
         self._next_commit = last + 1
         self._applied = last
         index = files[-1][0] + 1 if files else 1
@@ -265,12 +272,19 @@ class Store:
                 self._flush()
         if pending.error:
             raise pending.error
-        if self._writer and self._writer.lines >= max(
-            self.compact_every, int(self._snapshot_docs * self.compact_ratio)
-        ):
+        if self._compaction_due():
             self._compact_in_background()
         if self._applied - self._frozen_at >= self.freeze_every:
             self._freeze()
+
+    def _compaction_due(self) -> bool:
+        """The rule of `compact_every` and `compact_ratio`."""
+        writer = self._writer
+        if writer is None:
+            return False
+        commits = self._older_commits + writer.lines
+        size = self._older_bytes + writer.size
+        return commits >= self.compact_every and size >= self._snapshot_bytes * self.compact_ratio
 
     def _freeze(self) -> None:
         """Collect garbage, then move every surviving object out of the collector's
@@ -1021,8 +1035,9 @@ class Store:
                 old_index = self._writer.index
                 self._writer.close()
                 self._writer = journal.JournalWriter(self.data_dir, old_index + 1)
+                self._older_commits = self._older_bytes = 0
             journal.write_snapshot(self.data_dir, tables, {"commit": covered, "format": 1})
-            self._snapshot_docs = sum(len(docs) for docs in tables.values())
+            self._snapshot_bytes = journal.snapshot_size(self.data_dir)
             for index, path in journal.journal_files(self.data_dir):
                 if index <= old_index:
                     path.unlink()

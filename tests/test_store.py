@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import hashlib
+import itertools
 import json
 import logging
 import threading
@@ -200,29 +201,54 @@ def test_background_compaction_keeps_every_commit(tmp_path):
     again.close()
 
 
+def snapshot_of(tmp_path, s: Store) -> tuple[int, int]:
+    """The commit the snapshot covers and its size in bytes (once a running one is written)."""
+    if s._compactor:
+        s._compactor.join()
+    path = tmp_path / "db" / "qms.json"
+    if not path.exists():
+        return 0, 0
+    return json.loads(path.read_text(encoding="utf-8"))["_meta"]["1"]["commit"], path.stat().st_size
+
+
 def test_snapshots_come_further_apart_as_the_data_grows(tmp_path):
+    """A snapshot is written by the first commit that brings the journal to the size of the
+    last snapshot (and at least `compact_every` commits): the interval grows with the data."""
     s = Store(tmp_path / "db", clock, compact_every=10).open()
-
-    def snapshot() -> dict:
-        if s._compactor:
-            s._compactor.join()
-        tables = json.loads((tmp_path / "db" / "qms.json").read_text(encoding="utf-8"))
-        return {
-            "commit": tables.pop("_meta")["1"]["commit"],
-            "documents": sum(map(len, tables.values())),
-        }
-
-    for _ in range(10):
+    snapshots = [(0, 0)]  # (commit covered, bytes)
+    for _ in range(80):
+        writer = s._writer
+        before = writer.size
         s.add_submission(record(), "chen")
-    # Ten commits: the minimum interval. Each added a record and its history entry.
-    assert snapshot() == {"commit": 10, "documents": 20}
-    # Now one commit per document in that snapshot: 20 more, not 10.
-    for _ in range(19):
-        s.add_submission(record(), "chen")
-    assert snapshot()["commit"] == 10
-    s.add_submission(record(), "chen")
-    assert snapshot() == {"commit": 30, "documents": 60}
+        covered, size = snapshot_of(tmp_path, s)
+        if covered != snapshots[-1][0]:
+            # This commit brought the journal to the size of the last snapshot; the one
+            # before it had not (the first snapshot: there was none).
+            last_size = snapshots[-1][1]
+            assert last_size <= writer.size and (before < last_size or last_size == 0)
+            snapshots.append((covered, size))
+    covered = [c for c, _ in snapshots]
+    intervals = [b - a for a, b in itertools.pairwise(covered)]
+    # The first: the minimum number of commits. Then about as many commits as the last
+    # snapshot covers (the journal line of a document is about as long as its snapshot entry).
+    assert intervals[0] == 10 and len(intervals) >= 4
+    for previous, interval in zip(covered[1:-1], intervals[1:], strict=True):
+        assert 0.8 * previous <= interval <= 1.25 * previous, (covered, intervals)
     s.close()
+
+
+def test_a_journal_replayed_at_start_counts_towards_the_next_snapshot(tmp_path):
+    s = Store(tmp_path / "db", clock, compact_every=10).open()
+    for _ in range(6):
+        s.add_submission(record(), "chen")
+    crash(s)
+    again = Store(tmp_path / "db", clock, compact_every=10).open()
+    for _ in range(3):
+        again.add_submission(record(), "chen")
+    assert snapshot_of(tmp_path, again)[0] == 0
+    again.add_submission(record(), "chen")  # the tenth commit a start would replay
+    assert snapshot_of(tmp_path, again)[0] == 10
+    again.close()
 
 
 def test_history_records_who_changed_what(store):

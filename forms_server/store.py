@@ -424,6 +424,7 @@ class Store:
             "status": lambda d: d.get("status"),
             "source_form": lambda d: d.get("source_form"),
         },
+        "acknowledgements": {"username": lambda d: d.get("username")},
     }
 
     def _rebuild_derived(self) -> None:
@@ -922,13 +923,12 @@ class Store:
     ) -> dict:
         """Record that ``username`` read ``code`` at ``version``; a second click changes nothing."""
         with self._mutate_lock:
-            q = Query()
-            found = self.search(
-                "acknowledgements",
-                (q.username == username) & (q.code == code) & (q.version == version),
-            )
-            if found:
-                return {k: v for k, v in found[0].items() if k != "id"}
+            with self._rw.read():
+                docs = self.tables.get("acknowledgements", {})
+                mine = self._groups.get(("acknowledgements", "username"), {}).get(username, ())
+                for doc_id in mine:
+                    if docs[doc_id]["code"] == code and docs[doc_id]["version"] == version:
+                        return dict(docs[doc_id])
             doc = {"username": username, "code": code, "version": version, "edition": edition, "commit": commit,
                    "at": self.now_iso()}  # fmt: skip
             self._commit(

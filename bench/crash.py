@@ -33,5 +33,5 @@ def main(quick: bool = False) -> None:
         shutil.rmtree(root, ignore_errors=True)
     print(
         f"结果：{totals['cycles']} 次崩溃，已确认 {totals['acknowledged']} 条，最终 {totals['stored']} 条，"
-        f"丢失 0 条，重复 0 条（用时 {time.perf_counter() - started:.0f} 秒）"
+        f"丢失 {totals['missing']} 条，重复 {totals['duplicates']} 条（用时 {time.perf_counter() - started:.0f} 秒）"
     )

@@ -38,6 +38,7 @@ from forms_server.definitions import load_dir
 from forms_server.scoring import score
 from forms_server.settings import PROJECT_DIR
 from forms_server.validation import validate
+from tests.serverkit import Server
 
 FORM = "QR-10-03"
 PATH = f"/api/forms/{FORM}/submissions"
@@ -60,7 +61,7 @@ def payload() -> dict:
     return body
 
 
-def load(server: seed.Server, token: str, body: Path, clients: int, seconds: float,
+def load(server: Server, token: str, body: Path, clients: int, seconds: float,
          warmup: float) -> dict:  # fmt: skip
     done = subprocess.run(
         [sys.executable, "-m", "bench.loadgen", str(server.port), PATH, token, str(body),
@@ -78,19 +79,18 @@ def main(quick: bool = False) -> None:
     levels = [1, 8, 32]
     seconds, warmup, rounds = (1.5, 0.5, 1) if quick else (8.0, 2.0, 3)
     root = Path(tempfile.mkdtemp(prefix="qms-bench-ingest-"))
-    servers: dict[str, seed.Server] = {}
+    servers: dict[str, Server] = {}
     try:
         seeded = seed.seed(root / "ours", records)
         open_db(str(root / "reference.sqlite"), records).close()
         os.sync()  # the seeded files are on disk: write-back does not slow the first runs
-        servers["ours"] = seed.ours(seeded.env, root / "ours.log")
-        servers["reference"] = seed.Server(
+        servers["ours"] = seeded.server
+        servers["reference"] = Server(
+            root / "reference",
             [sys.executable, "-m", "bench.refserver", str(root / "reference.sqlite"), seeded.token],
-            {**seeded.env, "PORT": str(seed.free_port())},
-            root / "reference.log",
         )
         for server in servers.values():
-            server.start()
+            server.start(timeout=600)
         body = root / "body.json"
         body.write_text(json.dumps(payload(), ensure_ascii=False), encoding="utf-8")
         print(
@@ -114,7 +114,7 @@ def main(quick: bool = False) -> None:
         assert stored >= records + submitted, (stored, records, submitted)
     finally:
         for server in servers.values():
-            server.stop()
+            server.kill()
         shutil.rmtree(root, ignore_errors=True)
 
     def med(name: str, clients: int, key: str) -> float:

@@ -19,11 +19,7 @@ import json
 import sys
 import time
 
-
-def percentile(ordered: list[float], p: float) -> float:
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+from bench.storage import percentile
 
 
 async def client(port: int, request: bytes, warm_until: float, stop_at: float,
@@ -80,7 +76,6 @@ async def run(port: int, path: str, token: str, body: bytes, clients: int, secon
     await asyncio.gather(
         *(client(port, request, warm_until, stop_at, latencies, failures) for _ in range(clients))
     )
-    latencies.sort()
     return {
         "clients": clients,
         "requests": len(latencies),

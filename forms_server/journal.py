@@ -94,6 +94,14 @@ def read_snapshot(data_dir: Path) -> dict:
     return data
 
 
+def snapshot_size(data_dir: Path) -> int:
+    """Bytes of the snapshot file; 0 when there is none yet."""
+    try:
+        return (data_dir / SNAPSHOT).stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def read_journal(path: Path) -> Iterator[dict]:
     """Complete commits of one journal file, in order; cuts off a torn final line."""
     with path.open("rb+") as f:

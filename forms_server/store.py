@@ -152,11 +152,13 @@ class _Pending:
 class Store:
     data_dir: Path
     clock: Callable[[], dt.datetime]
-    #: A new snapshot is written once the journal holds this many commits, or as many
-    #: commits as the last snapshot held documents times `compact_ratio` if that is more:
-    #: writing a snapshot encodes every document, so with a fixed interval each commit
-    #: would pay for more and more of them as the data grows (at 100 000 records and every
-    #: 20 000 commits, five documents per commit); in proportion, it stays about one.
+    #: A new snapshot is written once the journal (every file a start would replay) holds at
+    #: least this many commits and as many bytes as the last snapshot times `compact_ratio`:
+    #: writing a snapshot encodes every document, so with a fixed interval each commit would
+    #: pay for more and more of them as the data grows (at 100 000 records and every 20 000
+    #: commits, five documents per commit); in proportion, it pays for about as many bytes as
+    #: it wrote. A start reads the snapshot and at most about `compact_ratio` times as much
+    #: journal.
     compact_every: int = 20_000
     compact_ratio: float = 1.0
     #: Commits between two moves of the surviving objects out of the garbage collector's
@@ -179,7 +181,10 @@ class Store:
         self._applied = 0
         self._writer: journal.JournalWriter | None = None
         self._compacting = threading.Lock()
-        self._snapshot_docs = 0  # documents in the snapshot last read or written
+        self._snapshot_bytes = 0  # size of the snapshot last read or written
+        # Commits and bytes of the journal files a start replayed: replayed again at the next
+        # start, until a snapshot covers them (the writer counts those of its own file).
+        self._older_commits = self._older_bytes = 0
         self._compactor: threading.Thread | None = None
         self._compactor_lock = threading.Lock()
         self._db = TinyDB(storage=LiveStorage, tables=self.tables)  # type: ignore[arg-type]
@@ -235,16 +240,18 @@ class Store:
         self.tables.update(
             {name: dict(docs) for name, docs in snapshot.items() if isinstance(docs, dict)}
         )
-        self._snapshot_docs = sum(len(docs) for docs in self.tables.values())
+        self._snapshot_bytes = journal.snapshot_size(self.data_dir)
         last = covered
         files = journal.journal_files(self.data_dir)
         for _, path in files:
             for entry in journal.read_journal(path):
+                self._older_commits += 1
                 number = int(entry["n"])
                 if number <= covered:
                     continue
                 self._apply(entry["ops"], index=False)
                 last = number
+        self._older_bytes = sum(path.stat().st_size for _, path in files)
         self._next_commit = last + 1
         self._applied = last
         index = files[-1][0] + 1 if files else 1
@@ -265,12 +272,19 @@ class Store:
                 self._flush()
         if pending.error:
             raise pending.error
-        if self._writer and self._writer.lines >= max(
-            self.compact_every, int(self._snapshot_docs * self.compact_ratio)
-        ):
+        if self._compaction_due():
             self._compact_in_background()
         if self._applied - self._frozen_at >= self.freeze_every:
             self._freeze()
+
+    def _compaction_due(self) -> bool:
+        """The rule of `compact_every` and `compact_ratio`."""
+        writer = self._writer
+        if writer is None:
+            return False
+        commits = self._older_commits + writer.lines
+        size = self._older_bytes + writer.size
+        return commits >= self.compact_every and size >= self._snapshot_bytes * self.compact_ratio
 
     def _freeze(self) -> None:
         """Collect garbage, then move every surviving object out of the collector's
@@ -410,6 +424,7 @@ class Store:
             "status": lambda d: d.get("status"),
             "source_form": lambda d: d.get("source_form"),
         },
+        "acknowledgements": {"username": lambda d: d.get("username")},
     }
 
     def _rebuild_derived(self) -> None:
@@ -908,13 +923,12 @@ class Store:
     ) -> dict:
         """Record that ``username`` read ``code`` at ``version``; a second click changes nothing."""
         with self._mutate_lock:
-            q = Query()
-            found = self.search(
-                "acknowledgements",
-                (q.username == username) & (q.code == code) & (q.version == version),
-            )
-            if found:
-                return {k: v for k, v in found[0].items() if k != "id"}
+            with self._rw.read():
+                docs = self.tables.get("acknowledgements", {})
+                mine = self._groups.get(("acknowledgements", "username"), {}).get(username, ())
+                for doc_id in mine:
+                    if docs[doc_id]["code"] == code and docs[doc_id]["version"] == version:
+                        return dict(docs[doc_id])
             doc = {"username": username, "code": code, "version": version, "edition": edition, "commit": commit,
                    "at": self.now_iso()}  # fmt: skip
             self._commit(
@@ -950,37 +964,43 @@ class Store:
         evidence export prints it) lets a later check prove that the chain was not rewritten
         from an earlier point on.
         """
+        # Under the lock only references are taken: a commit replaces a stored document or
+        # adds a history entry, never changes one in place, so what was taken stays as it
+        # was at this moment. The hashing, which takes seconds on a large store, runs after,
+        # while commits go on.
         with self._rw.read():
-            entries = sorted(self.tables.get("history", {}).values(), key=lambda e: e.get("seq", 0))
-            previous = ZERO_HASH
-            last: dict[tuple[str, str], dict] = {}
-            for number, entry in enumerate(entries, start=1):
-                problem = None
-                if entry.get("seq") != number:
-                    problem = f"序号不连续：应为第 {number} 条，记为第 {entry.get('seq')} 条"
-                elif entry.get("prev") != previous:
-                    problem = "与上一条历史记录的链接（prev）不符：其前的记录被改动、删除或插入"
-                elif entry_hash(entry) != entry.get("hash"):
-                    problem = "内容被改动：重新计算的哈希与记录的哈希不符"
-                if problem:
-                    return {"ok": False, "entries": len(entries), "records": 0,
-                            "broken": {"seq": number, "table": entry.get("table"), "record": entry.get("record"),
-                                       "at": entry.get("at"), "reason": problem}}  # fmt: skip
-                previous = entry["hash"]
-                last[(entry["table"], entry["record"])] = entry
-            checked = 0
-            for (table, record), entry in sorted(last.items(), key=lambda kv: kv[1]["seq"]):
-                doc = self.tables.get(table, {}).get(record)
-                digest = (
-                    None if doc is None else hashlib.sha256(encode(doc).encode("utf-8")).hexdigest()
-                )
-                checked += 1
-                if digest != entry.get("digest"):
-                    return {"ok": False, "entries": len(entries), "records": checked,
-                            "broken": {"seq": entry["seq"], "table": table, "record": record, "at": entry["at"],
-                                       "reason": f"记录（{table} 第 {record} 号）的当前内容与其最后一条变更历史不符：记录被改动"}}  # fmt: skip
-            return {"ok": True, "entries": len(entries), "records": checked, "broken": None,
-                    "head": previous}  # fmt: skip
+            entries = list(self.tables.get("history", {}).values())
+            records = {table: dict(self.tables.get(table, {})) for table in AUDITED}
+        entries.sort(key=lambda e: e.get("seq", 0))
+        previous = ZERO_HASH
+        last: dict[tuple[str, str], dict] = {}
+        for number, entry in enumerate(entries, start=1):
+            problem = None
+            if entry.get("seq") != number:
+                problem = f"序号不连续：应为第 {number} 条，记为第 {entry.get('seq')} 条"
+            elif entry.get("prev") != previous:
+                problem = "与上一条历史记录的链接（prev）不符：其前的记录被改动、删除或插入"
+            elif entry_hash(entry) != entry.get("hash"):
+                problem = "内容被改动：重新计算的哈希与记录的哈希不符"
+            if problem:
+                return {"ok": False, "entries": len(entries), "records": 0,
+                        "broken": {"seq": number, "table": entry.get("table"), "record": entry.get("record"),
+                                   "at": entry.get("at"), "reason": problem}}  # fmt: skip
+            previous = entry["hash"]
+            last[(entry["table"], entry["record"])] = entry
+        checked = 0
+        for (table, record), entry in sorted(last.items(), key=lambda kv: kv[1]["seq"]):
+            doc = records.get(table, {}).get(record)
+            digest = (
+                None if doc is None else hashlib.sha256(encode(doc).encode("utf-8")).hexdigest()
+            )
+            checked += 1
+            if digest != entry.get("digest"):
+                return {"ok": False, "entries": len(entries), "records": checked,
+                        "broken": {"seq": entry["seq"], "table": table, "record": record, "at": entry["at"],
+                                   "reason": f"记录（{table} 第 {record} 号）的当前内容与其最后一条变更历史不符：记录被改动"}}  # fmt: skip
+        return {"ok": True, "entries": len(entries), "records": checked, "broken": None,
+                "head": previous}  # fmt: skip
 
     def record_numbers(self) -> dict[tuple[str, str], str]:
         """(table, storage id) → the name people know a record by: its number, username or token id."""
@@ -1015,8 +1035,9 @@ class Store:
                 old_index = self._writer.index
                 self._writer.close()
                 self._writer = journal.JournalWriter(self.data_dir, old_index + 1)
+                self._older_commits = self._older_bytes = 0
             journal.write_snapshot(self.data_dir, tables, {"commit": covered, "format": 1})
-            self._snapshot_docs = sum(len(docs) for docs in tables.values())
+            self._snapshot_bytes = journal.snapshot_size(self.data_dir)
             for index, path in journal.journal_files(self.data_dir):
                 if index <= old_index:
                     path.unlink()

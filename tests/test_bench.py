@@ -68,6 +68,15 @@ def test_startup_benchmark_prints_the_ratio_to_an_empty_server():
     assert re.search(
         rf"比值：\d+ 条记录 / 无记录 = {RATIO}；本系统 / SQLite 参考服务 = {RATIO}", out
     )
+    # The worst case of the snapshot rule: a journal as large as the snapshot.
+    row = re.search(r"^本系统，(\d+) 条记录及最长的日志 +\| +\d+\.\d\d$", out, re.M)
+    snapshot = re.search(r"快照 qms\.json (\d+) MB", out)
+    longest = re.search(
+        rf"最长的日志：(\d+) 次提交，(\d+) MB（日志达到快照的大小时写新快照）；启动时间为只有快照时的 {RATIO} 倍",
+        out,
+    )
+    assert row and snapshot and longest, out
+    assert int(longest[1]) >= int(row[1]) * 0.8 and int(longest[2]) >= int(snapshot[1])
 
 
 def test_site_benchmark_prints_the_build_ratio_and_sizes():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import hashlib
+import itertools
 import json
 import logging
 import threading
@@ -14,6 +15,7 @@ import pytest
 from tinydb import TinyDB
 
 from forms_server import journal
+from forms_server import store as store_module
 from forms_server.store import Conflict, StorageError, Store, encode, entry_hash
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -199,29 +201,54 @@ def test_background_compaction_keeps_every_commit(tmp_path):
     again.close()
 
 
+def snapshot_of(tmp_path, s: Store) -> tuple[int, int]:
+    """The commit the snapshot covers and its size in bytes (once a running one is written)."""
+    if s._compactor:
+        s._compactor.join()
+    path = tmp_path / "db" / "qms.json"
+    if not path.exists():
+        return 0, 0
+    return json.loads(path.read_text(encoding="utf-8"))["_meta"]["1"]["commit"], path.stat().st_size
+
+
 def test_snapshots_come_further_apart_as_the_data_grows(tmp_path):
+    """A snapshot is written by the first commit that brings the journal to the size of the
+    last snapshot (and at least `compact_every` commits): the interval grows with the data."""
     s = Store(tmp_path / "db", clock, compact_every=10).open()
-
-    def snapshot() -> dict:
-        if s._compactor:
-            s._compactor.join()
-        tables = json.loads((tmp_path / "db" / "qms.json").read_text(encoding="utf-8"))
-        return {
-            "commit": tables.pop("_meta")["1"]["commit"],
-            "documents": sum(map(len, tables.values())),
-        }
-
-    for _ in range(10):
+    snapshots = [(0, 0)]  # (commit covered, bytes)
+    for _ in range(80):
+        writer = s._writer
+        before = writer.size
         s.add_submission(record(), "chen")
-    # Ten commits: the minimum interval. Each added a record and its history entry.
-    assert snapshot() == {"commit": 10, "documents": 20}
-    # Now one commit per document in that snapshot: 20 more, not 10.
-    for _ in range(19):
-        s.add_submission(record(), "chen")
-    assert snapshot()["commit"] == 10
-    s.add_submission(record(), "chen")
-    assert snapshot() == {"commit": 30, "documents": 60}
+        covered, size = snapshot_of(tmp_path, s)
+        if covered != snapshots[-1][0]:
+            # This commit brought the journal to the size of the last snapshot; the one
+            # before it had not (the first snapshot: there was none).
+            last_size = snapshots[-1][1]
+            assert last_size <= writer.size and (before < last_size or last_size == 0)
+            snapshots.append((covered, size))
+    covered = [c for c, _ in snapshots]
+    intervals = [b - a for a, b in itertools.pairwise(covered)]
+    # The first: the minimum number of commits. Then about as many commits as the last
+    # snapshot covers (the journal line of a document is about as long as its snapshot entry).
+    assert intervals[0] == 10 and len(intervals) >= 4
+    for previous, interval in zip(covered[1:-1], intervals[1:], strict=True):
+        assert 0.8 * previous <= interval <= 1.25 * previous, (covered, intervals)
     s.close()
+
+
+def test_a_journal_replayed_at_start_counts_towards_the_next_snapshot(tmp_path):
+    s = Store(tmp_path / "db", clock, compact_every=10).open()
+    for _ in range(6):
+        s.add_submission(record(), "chen")
+    crash(s)
+    again = Store(tmp_path / "db", clock, compact_every=10).open()
+    for _ in range(3):
+        again.add_submission(record(), "chen")
+    assert snapshot_of(tmp_path, again)[0] == 0
+    again.add_submission(record(), "chen")  # the tenth commit a start would replay
+    assert snapshot_of(tmp_path, again)[0] == 10
+    again.close()
 
 
 def test_history_records_who_changed_what(store):
@@ -361,3 +388,60 @@ def test_a_changed_journal_line_is_named(tmp_path):
     with Store(tmp_path / "db", clock) as s:
         broken = s.verify()["broken"]
     assert broken["seq"] == 2 and "内容被改动" in broken["reason"]
+
+
+def test_a_commit_completes_while_the_chain_is_being_verified(tmp_path, monkeypatch):
+    """Verifying hashes every history entry and record (seconds on a large store): commits
+    must not wait for it. The first hash verify computes starts a commit and waits for it."""
+    filled(tmp_path)
+    s = Store(tmp_path / "db", clock).open()
+    committed = threading.Event()
+    during: list[bool] = []
+    real_hash = store_module.entry_hash
+
+    def commit() -> None:
+        s.add_submission(record(), "chen")
+        committed.set()
+
+    def hashing(entry: dict) -> str:
+        if not during:
+            during.append(False)  # the commit's own history entry is hashed as usual
+            threading.Thread(target=commit).start()
+            during[0] = committed.wait(timeout=10)
+        return real_hash(entry)
+
+    monkeypatch.setattr(store_module, "entry_hash", hashing)
+    result = s.verify()
+    assert during == [True]  # the commit finished while verify was hashing
+    # Verify checked the data as it stood when it began, before that commit.
+    head = next(e["hash"] for e in s.search("history") if e["seq"] == 4)
+    assert result == {"ok": True, "entries": 4, "records": 3, "broken": None, "head": head}
+    assert s.verify()["entries"] == 5
+    s.close()
+
+
+def test_dates_inside_a_month_filter_by_day(store):
+    """The month index narrows a date range to whole months; bounds inside a month are
+    compared day by day. Checked against a plain scan of every record."""
+    dates = ["2026-10-31", "2026-11-01", "2026-11-04", "2026-11-05", "2026-11-12", "2026-11-20",
+             "2026-11-21", "2026-11-30", "2026-12-01", None]  # fmt: skip
+    for date in dates:
+        doc = record(record_date=date)
+        if date is None:
+            del doc["record_date"]
+        store.add_submission(doc, "chen")
+    every = store.find_submissions()
+    ranges = [("2026-11-05", "2026-11-20"), ("2026-11-05", None), (None, "2026-11-20"),
+              ("2026-11-01", "2026-11-30"), ("2026-10-31", "2026-11-04"), ("2026-11-21", "2026-11-21")]  # fmt: skip
+    for low, high in ranges:
+        expected = [
+            d["number"]
+            for d in every
+            if d.get("record_date")
+            and (low is None or d["record_date"] >= low)
+            and (high is None or d["record_date"] <= high)
+        ]
+        found = [d["number"] for d in store.find_submissions(date_from=low, date_to=high)]
+        assert found == expected, (low, high)
+    days = store.find_submissions(date_from="2026-11-05", date_to="2026-11-20")
+    assert [d["record_date"] for d in days] == ["2026-11-20", "2026-11-12", "2026-11-05"]

@@ -217,7 +217,7 @@ class Store:
         if self._compactor:
             self._compactor.join()
         try:
-            if compact and self._writer and self._writer.lines:
+            if compact and self._writer and (self._writer.lines or self._older_commits):
                 self.compact()
         finally:
             if self._writer:

@@ -93,6 +93,16 @@ def test_clean_close_leaves_a_plain_tinydb_database(tmp_path):
     db.close()
 
 
+def test_a_clean_close_after_a_crash_folds_the_replayed_journal_in(tmp_path):
+    s = Store(tmp_path / "db", clock).open()
+    s.add_submission(record(), "chen")
+    crash(s)
+    Store(tmp_path / "db", clock).open().close()  # started again, stopped without a commit
+    db = TinyDB(tmp_path / "db" / "qms.json")
+    assert [d["number"] for d in db.table("submissions").all()] == ["QR-10-03-20261121-0001"]
+    db.close()
+
+
 def test_torn_final_line_is_cut_with_a_warning(tmp_path, caplog):
     s = Store(tmp_path / "db", clock).open()
     s.add_submission(record(), "chen")

@@ -50,6 +50,21 @@ def test_openapi_document_is_served_to_authenticated_clients(api, tokens):
     assert served["paths"] == SPEC["paths"]
 
 
+def test_every_json_write_documents_the_csrf_header():
+    """Writes with a session cookie need X-CSRF-Token (test_csrf tries each without it)."""
+    headers = {
+        op["operationId"]: {p["name"] for p in op.get("parameters", []) if p["in"] == "header"}
+        for methods in SPEC["paths"].values()
+        for method, op in methods.items()
+        if method != "get"
+    }
+    assert {op: "X-CSRF-Token" in names for op, names in headers.items()} == {
+        "createSubmission": True,
+        "acknowledge": True,
+        "uploadAttachment": True,
+    }
+
+
 def test_bearer_token_identifies_the_user(api, tokens):
     body = check(api.get("/api/me", headers=bearer(tokens["staff_ch"])), 200, "Me")
     assert body == {

@@ -56,6 +56,9 @@ def _size(limit: int) -> str:
     return f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
 
 
+JSON_TOO_LARGE = f"请求体超过 {_size(MAX_JSON)}"
+
+
 # HTML forms ----------------------------------------------------------------------
 
 
@@ -139,7 +142,7 @@ async def read_json(request: Request) -> object:
     """The JSON body of an API request (at most 1 MB)."""
     if not request.headers.get("content-type", "").startswith("application/json"):
         raise HTTPError(415, "请求体应为 JSON（Content-Type: application/json）")
-    body = await read_body(request, MAX_JSON, "请求体超过 1 MB")
+    body = await read_body(request, MAX_JSON, JSON_TOO_LARGE)
     return parse_json(body)
 
 

@@ -28,6 +28,8 @@ TITLES = {
     500: "服务器内部错误",
     503: "暂时无法保存",
 }
+#: Follows the storage error (disk full, read-only) wherever a submission was refused.
+NOT_SAVED = "本次提交未保存，请稍后重试或联系管理员。"
 
 
 class HTTPError(Exception):
@@ -100,7 +102,7 @@ async def handle_starlette_http(request: Request, exc: Exception) -> Response:
 
 async def handle_storage_error(request: Request, exc: Exception) -> Response:
     """The data directory refused a write (disk full, read-only): nothing was stored."""
-    return problem(request, HTTPError(503, f"{exc}。本次提交未保存，请稍后重试或联系管理员。",
+    return problem(request, HTTPError(503, f"{exc}。{NOT_SAVED}",
                                       headers={"Retry-After": "60"}))  # fmt: skip
 
 

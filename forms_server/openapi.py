@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from copy import deepcopy
 
+from forms_server import audit
+from forms_server.acknowledgements import CURRENT, MISSING, OUTDATED, READ_TYPES
+from forms_server.bodies import JSON_TOO_LARGE
+from forms_server.report_views import KINDS
+
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
+REPORT_KIND = {"type": "string", "enum": list(KINDS)}
+HISTORY_TABLE = {"type": "string", "enum": list(audit.TABLES)}
 
 
 def _error(description: str) -> dict:
@@ -186,13 +193,11 @@ SCHEMAS: dict = {
     },
     "Report": {
         "type": "object",
-        "description": "报表内容；各报表的字段见其 kind:monthly（月度质量报告）、complaints（投诉统计）、inspections（检查得分趋势）、objectives（质量目标）",
+        "description": "报表内容；各报表的字段见其 kind："
+        + "、".join(f"{kind}（{name}）" for kind, name in KINDS.items()),
         "required": ["kind", "title", "unit", "unit_name"],
         "properties": {
-            "kind": {
-                "type": "string",
-                "enum": ["monthly", "complaints", "inspections", "objectives"],
-            },
+            "kind": REPORT_KIND,
             "title": {"type": "string"},
             "unit": {"type": "string", "description": "管理处代码、分公司代码或 ALL"},
             "unit_name": {"type": "string"},
@@ -244,10 +249,10 @@ SCHEMAS: dict = {
                     "properties": {
                         "code": {"type": "string"},
                         "title": {"type": "string"},
-                        "type": {"type": "string", "enum": ["质量手册", "程序文件", "作业指导书"]},
+                        "type": {"type": "string", "enum": list(READ_TYPES)},
                         "version": {"type": "string", "description": "现行版本"},
                         "url": {"type": "string"},
-                        "state": {"type": "string", "enum": ["已确认", "旧版已确认", "未确认"]},
+                        "state": {"type": "string", "enum": [CURRENT, OUTDATED, MISSING]},
                         "acknowledged": {
                             "type": ["object", "null"],
                             "description": "最近一次确认（可能是旧版本）",
@@ -301,10 +306,7 @@ SCHEMAS: dict = {
         "type": "object",
         "required": ["table", "number", "entries"],
         "properties": {
-            "table": {
-                "type": "string",
-                "enum": ["submissions", "complaints", "notices", "reinspections"],
-            },
+            "table": HISTORY_TABLE,
             "number": {"type": "string"},
             "entries": {
                 "type": "array",
@@ -379,8 +381,16 @@ NUMBER = {"name": "number", "in": "path", "required": True, "schema": {"type": "
 # Query values: an empty value means the default, as the pages' filter forms send it.
 MONTH = {"type": "string", "pattern": "^((20[0-9]{2}|2100)-(0[1-9]|1[0-2]))?$"}
 DATE = {"type": "string", "pattern": "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$", "examples": ["2026-11-21"]}
+#: Session (cookie) writes prove they come from the manual's own pages (`auth.check_header_csrf`).
+CSRF_HEADER = {
+    "name": "X-CSRF-Token",
+    "in": "header",
+    "required": False,
+    "description": "以会话访问时必填（取自 /api/me 的 csrf_token）",
+    "schema": {"type": "string"},
+}
 BODY_ERRORS = {
-    "413": _error("请求体超过 1 MB"),
+    "413": _error(JSON_TOO_LARGE),
     "415": _error("请求体不是 JSON"),
 }
 
@@ -436,6 +446,7 @@ PATHS: dict = {
             "operationId": "createSubmission",
             "parameters": [
                 CODE,
+                CSRF_HEADER,
                 {
                     "name": "Idempotency-Key",
                     "in": "header",
@@ -454,8 +465,7 @@ PATHS: dict = {
                 "201": _json("Submission", "已保存；返回记录编号和得分"),
                 "404": _error("没有此表格"),
                 "409": _error("表格不在受控状态，或相同提交正在处理"),
-                "413": _error("请求体超过 1 MB"),
-                "415": _error("请求体不是 JSON"),
+                **BODY_ERRORS,
                 "422": _error("校验未通过：errors 列出每个字段的问题，记录未保存"),
                 "503": _error("存储不可用（如磁盘已满），记录未保存"),
                 **COMMON_ERRORS,
@@ -511,10 +521,7 @@ PATHS: dict = {
                     "name": "kind",
                     "in": "path",
                     "required": True,
-                    "schema": {
-                        "type": "string",
-                        "enum": ["monthly", "complaints", "inspections", "objectives"],
-                    },
+                    "schema": REPORT_KIND,
                 },
                 {
                     "name": "unit",
@@ -577,15 +584,7 @@ PATHS: dict = {
         "post": {
             "summary": "确认已阅读某文件的现行版本（员工、品质管理）",
             "operationId": "acknowledge",
-            "parameters": [
-                {
-                    "name": "X-CSRF-Token",
-                    "in": "header",
-                    "required": False,
-                    "description": "以会话访问时必填（取自 /api/me 的 csrf_token）",
-                    "schema": {"type": "string"},
-                }
-            ],
+            "parameters": [CSRF_HEADER],
             "requestBody": {
                 "required": True,
                 "content": {
@@ -629,10 +628,7 @@ PATHS: dict = {
                     "name": "table",
                     "in": "path",
                     "required": True,
-                    "schema": {
-                        "type": "string",
-                        "enum": ["submissions", "complaints", "notices", "reinspections"],
-                    },
+                    "schema": HISTORY_TABLE,
                 },
                 NUMBER,
             ],
@@ -648,13 +644,14 @@ PATHS: dict = {
             "summary": "上传一张照片（请求体为图片本身），返回的 id 用于记录中的照片栏目",
             "operationId": "uploadAttachment",
             "parameters": [
+                CSRF_HEADER,
                 {
                     "name": "X-Filename",
                     "in": "header",
                     "required": False,
                     "description": "原文件名，只用于显示；不能含路径（/ 或 \\）、“..”或控制字符",
                     "schema": {"type": "string"},
-                }
+                },
             ],
             "requestBody": {
                 "required": True,

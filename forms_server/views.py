@@ -26,7 +26,7 @@ from forms_server.auth import (
     verify_password,
 )
 from forms_server.bodies import form_data
-from forms_server.errors import HTTPError
+from forms_server.errors import NOT_SAVED, HTTPError
 from forms_server.journal import StorageError
 from forms_server.records import check_upload
 from forms_server.store import Conflict
@@ -273,8 +273,9 @@ async def form_page(request: Request) -> Response:
     except Conflict as exc:
         raise HTTPError(409, str(exc)) from exc
     except StorageError as exc:
-        # Nothing was stored; the person keeps everything they typed and can retry.
-        errors = {"storage": f"{exc}。本次提交未保存，请稍后重试或联系管理员。"}
+        # The record was not stored (photos saved before the failure stay, referenced by
+        # nothing); the person keeps everything they typed and can retry.
+        errors = {"storage": f"{exc}。{NOT_SAVED}"}
         if uploads:
             errors["attachments"] = "出于安全原因，浏览器不会保留已选择的照片，请重新选择"
         return _form_response(

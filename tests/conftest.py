@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -138,21 +139,26 @@ def add_users(store: Store, password_hash: str) -> None:
         )
 
 
-@pytest.fixture
-def app(env, password_hash):
+def app_with(env: Env, password_hash: str, **settings):
+    """An app on ``env``'s data directory, with users of every role and some settings changed."""
     store = env.open_store()
     add_users(store, password_hash)
-    application = env.app(store)
+    changed = Env(env.root, dataclasses.replace(env.settings, **settings), env.clock)
+    return changed.app(store)
+
+
+@pytest.fixture
+def app(env, password_hash):
+    application = app_with(env, password_hash)
     with TestClient(application):  # runs the lifespan; closes the store at the end
         yield application
 
 
 def login(app, username: str, password: str = PASSWORD) -> TestClient:
     client = TestClient(app, base_url="http://testserver", follow_redirects=False)
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     response = client.post(
-        "/login", data={"username": username, "password": password, "csrf_token": token}
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf_of(client, "/login")},
     )
     assert response.status_code == 303, response.text
     return client
@@ -164,8 +170,14 @@ def clients(app) -> dict[str, TestClient]:
 
 
 def csrf_of(client: TestClient, path: str = "/forms/") -> str:
+    """The form token of the page at ``path`` (on /login and /setup, the double-submit one)."""
     page = client.get(path)
     return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+def number_of(response) -> str:
+    """The record number a post redirected to (/submissions/<number>?new=1, /complaints/<number>)."""
+    return response.headers["location"].split("/")[2].split("?")[0]
 
 
 @pytest.fixture

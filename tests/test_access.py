@@ -11,7 +11,6 @@ staff of 锦江华府 (JJ), quality, auditor, admin.
 
 from __future__ import annotations
 
-import dataclasses
 import urllib.parse
 from dataclasses import dataclass, field
 
@@ -20,7 +19,7 @@ from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
 from forms_server.app import SERVER_CSP
-from tests.conftest import USERS, Env, add_users, bearer, csrf_of, login, make_env
+from tests.conftest import USERS, app_with, bearer, csrf_of, login, make_env, number_of
 from tests.test_acknowledgements import doc, publish
 from tests.test_api import PNG
 from tests.test_app import GOOD
@@ -147,11 +146,9 @@ def world(tmp_path_factory, password_hash):
     (editions / "latest").mkdir(parents=True)
     (editions / "versions.json").write_text("[]", encoding="utf-8")
     (editions / "latest" / "index.html").write_text("<h1>最新版本</h1>", encoding="utf-8")
-    env = Env(base.root, dataclasses.replace(base.settings, editions_dir=editions), base.clock)
-    publish(env, [doc("QP-01", title="文件控制程序")], edition="2026.1")
-    store = env.open_store()
-    add_users(store, password_hash)
-    app = env.app(store)
+    publish(base, [doc("QP-01", title="文件控制程序")], edition="2026.1")
+    app = app_with(base, password_hash, editions_dir=editions)
+    store = app.state.store
     with TestClient(app):
         clients = {name: login(app, name) for name in USERS}
         clients["anonymous"] = TestClient(app, follow_redirects=False)
@@ -160,7 +157,7 @@ def world(tmp_path_factory, password_hash):
         inspection = {**GOOD, "csrf_token": csrf_of(staff), "i.b1.result": "不合格"}
         number = staff.post("/forms/QR-10-99/new", data=inspection,
                             files={"i.a1.photos": ("a.png", PNG, "image/png")})  # fmt: skip
-        number = number.headers["location"].split("/")[2].split("?")[0]
+        number = number_of(number)
         photo = store.get_submission(number)["items"]["a1"]["photos"][0]
         notices = [n["number"] for n in store.derived_of(number)["notices"]]
         reinspected = quality.post(
@@ -173,8 +170,8 @@ def world(tmp_path_factory, password_hash):
             "S": number,
             "A": photo,
             "N": notices[0],
-            "FC": reinspected.headers["location"].split("/")[2],
-            "C": complaint.headers["location"].split("/")[2].split("?")[0],
+            "FC": number_of(reinspected),
+            "C": number_of(complaint),
         }
         csrf = {name: csrf_of(client) for name, client in clients.items() if name in USERS}
         yield World(app, clients, csrf, tokens, ids)
@@ -326,10 +323,7 @@ def test_anything_but_a_valid_bearer_token_is_anonymous(world, header):
 
 
 def test_without_a_published_edition_the_editions_page_still_needs_login(env, password_hash):
-    settings = dataclasses.replace(env.settings, editions_dir=env.root / "no-editions")
-    store = env.open_store()
-    add_users(store, password_hash)
-    app = Env(env.root, settings, env.clock).app(store)
+    app = app_with(env, password_hash, editions_dir=env.root / "no-editions")
     with TestClient(app, follow_redirects=False) as anonymous:
         assert "/editions/{rest:path}" in {r.path for r in app.routes}
         assert anonymous.get("/editions/latest/").headers["location"] == (

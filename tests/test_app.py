@@ -7,7 +7,7 @@ import re
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import PASSWORD, add_users, csrf_of, login
+from tests.conftest import PASSWORD, add_users, csrf_of, login, number_of
 
 GOOD = {
     "f.project": "CH",
@@ -54,7 +54,7 @@ def test_login_sets_a_safe_session_cookie(app):
     client = login(app, "staff_ch")
     cookie = next(c for c in client.cookies.jar if c.name == "qms_session")
     fresh = TestClient(app, follow_redirects=False)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', fresh.get("/login").text).group(1)
+    token = csrf_of(fresh, "/login")
     response = fresh.post(
         "/login", data={"username": "staff_ch", "password": PASSWORD, "csrf_token": token}
     )
@@ -70,7 +70,7 @@ def test_login_sets_a_safe_session_cookie(app):
 
 def test_wrong_password_is_refused_in_chinese(app):
     client = TestClient(app, follow_redirects=False)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+    token = csrf_of(client, "/login")
     response = client.post(
         "/login", data={"username": "staff_ch", "password": "wrong", "csrf_token": token}
     )
@@ -80,7 +80,7 @@ def test_wrong_password_is_refused_in_chinese(app):
 
 def test_login_is_throttled_after_repeated_failures(app):
     client = TestClient(app, follow_redirects=False)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+    token = csrf_of(client, "/login")
     for _ in range(5):
         assert (
             client.post(
@@ -183,10 +183,7 @@ def test_bad_fields_are_all_reported_and_nothing_is_stored(clients, app):
 
 
 def test_receipt_numbers_count_up_per_form_and_day(clients, app):
-    numbers = [
-        submit(clients["staff_ch"]).headers["location"].split("/")[2].split("?")[0]
-        for _ in range(3)
-    ]
+    numbers = [number_of(submit(clients["staff_ch"])) for _ in range(3)]
     assert numbers == [f"QR-10-99-20261121-000{i}" for i in (1, 2, 3)]
 
 
@@ -204,7 +201,7 @@ def test_data_survives_a_restart(env, password_hash):
     add_users(store, password_hash)
     app = env.app(store)
     with TestClient(app):
-        number = submit(login(app, "staff_ch")).headers["location"].split("/")[2].split("?")[0]
+        number = number_of(submit(login(app, "staff_ch")))
     again = env.app()
     with TestClient(again):
         client = login(again, "quality")
@@ -258,10 +255,8 @@ def test_phone_numbers_are_masked_for_roles_that_do_not_need_them(clients, app):
         "f.content": "楼道有垃圾",
     }
     client = clients["staff_ch"]
-    location = client.post(
-        "/forms/QR-12-99/new", data={**data, "csrf_token": csrf_of(client, "/forms/QR-12-99/new")}
-    ).headers["location"]
-    number = location.split("/")[2].split("?")[0]
+    token = csrf_of(client, "/forms/QR-12-99/new")
+    number = number_of(client.post("/forms/QR-12-99/new", data={**data, "csrf_token": token}))
     assert "13812341234" in client.get(f"/submissions/{number}").text
     assert "13812341234" in clients["quality"].get(f"/submissions/{number}").text
     for role in ("auditor", "admin"):
@@ -322,7 +317,7 @@ def test_first_start_leads_to_a_first_admin(env):
         assert oct(code_file.stat().st_mode & 0o777) == "0o600"
         page = client.get("/setup")
         assert code not in page.text  # the code is never shown, only where to find it
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        token = csrf_of(client, "/setup")
         wrong = client.post(
             "/setup",
             data={

@@ -13,7 +13,7 @@ import zipfile
 import openpyxl
 from starlette.testclient import TestClient
 
-from tests.conftest import ROOT, add_users, bearer, login
+from tests.conftest import ROOT, add_users, bearer, login, number_of
 from tests.test_acknowledgements import MANUAL, confirm, publish
 from tests.test_api import check
 from tests.test_workflows import NUMBER, act, register_complaint, two_failures
@@ -68,7 +68,7 @@ def test_history_is_scoped_like_the_record(clients):
 
 
 def test_history_of_a_notice_through_reinspection_and_as_json(clients, app, env, tokens):
-    inspection = two_failures(clients["staff_ch"]).headers["location"].split("/")[2].split("?")[0]
+    inspection = number_of(two_failures(clients["staff_ch"]))
     env.clock.advance(days=7)
     quality = clients["quality"]
     from tests.conftest import csrf_of

@@ -23,8 +23,9 @@ from starlette.testclient import TestClient
 
 from forms_server.errors import TITLES
 from forms_server.openapi import PATHS
-from tests.conftest import add_users, csrf_of, login
+from tests.conftest import app_with, csrf_of, login
 from tests.forms_kit import perfect_items
+from tests.test_workflows import INTAKE
 
 MB = 1024 * 1024
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 60
@@ -368,13 +369,8 @@ def test_bad_photos_in_a_web_form_are_refused(app, env, browser, filename, conte
 
 
 def test_an_oversized_photo_field_of_a_record_is_refused(app, env, staff):
-    fields = {
-        "f.project": "CH", "f.received_date": "2026-11-21", "f.received_time": "09:00",
-        "f.owner_name": "王业主", "f.room": "3-2-801", "f.phone": "13812341234",
-        "f.category": "环境卫生", "f.urgency": "一般", "f.content": "楼道有垃圾",
-    }  # fmt: skip
     parts = [("csrf_token", csrf_of(staff, "/forms/QR-12-99/new"), None)]
-    parts += [(k, v, None) for k, v in fields.items()]
+    parts += [(k, v, None) for k, v in INTAKE.items()]
     parts += [("f.photos", JPEG, "1.jpg"), ("f.photos", JPEG + b"\x00" * (6 * MB), "2.jpg")]
     content_type, body = multipart(parts)
     with nothing_changes(app, env.root):
@@ -455,10 +451,7 @@ def hosted(env, password_hash):
     (editions / "versions.json").write_text("[]", encoding="utf-8")
     (editions / "latest" / "index.html").write_text("<h1>旧版手册</h1>", encoding="utf-8")
     (env.root / "secret.txt").write_text(SECRET, encoding="utf-8")
-    env.settings = dataclasses.replace(env.settings, editions_dir=editions)
-    store = env.open_store()
-    add_users(store, password_hash)
-    application = env.app(store)
+    application = app_with(env, password_hash, editions_dir=editions)
     with TestClient(application):
         yield application
 

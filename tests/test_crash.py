@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -158,5 +157,4 @@ def test_32_writers_200_submissions_each(tmp_path):
         assert len(stored) == 6400 and set(stored) == set(load.acknowledged)
     finally:
         server.stop()
-    assert shutil.disk_usage(tmp_path).free > 0
     assert Path(server.data_dir / "qms.json").exists()

@@ -9,7 +9,6 @@ thing that was missing.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,7 +16,7 @@ import pytest
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from tests.conftest import PASSWORD, csrf_of, login, make_env
+from tests.conftest import PASSWORD, csrf_of, login, make_env, number_of
 from tests.test_acknowledgements import MANUAL, publish
 from tests.test_api import GOOD as API_GOOD
 from tests.test_api import PNG
@@ -28,11 +27,6 @@ from tests.test_workflows import register_complaint, two_failures
 def snapshot(store) -> str:
     """Everything the store holds (sessions included), for before/after comparisons."""
     return json.dumps(store.tables, sort_keys=True, ensure_ascii=False, default=str)
-
-
-def login_token(client: TestClient, path: str = "/login") -> str:
-    """The login (or first-start) page's token, paired with its double-submit cookie."""
-    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
 
 
 @dataclass
@@ -49,8 +43,8 @@ class Post:
 
 def _login(app, clients, env, request) -> Post:
     browser = TestClient(app, follow_redirects=False)
-    token = login_token(browser)
-    other = login_token(TestClient(app))
+    token = csrf_of(browser, "/login")
+    other = csrf_of(TestClient(app), "/login")
 
     def done(response):
         assert (response.status_code, response.headers["location"]) == (303, "/forms/")
@@ -78,8 +72,8 @@ def _setup(app, clients, env, request) -> Post:
     first = fresh.app()
     request.addfinalizer(first.state.store.close)
     browser = TestClient(first, follow_redirects=False)
-    token = login_token(browser, "/setup")
-    other = login_token(TestClient(first), "/setup")
+    token = csrf_of(browser, "/setup")
+    other = csrf_of(TestClient(first), "/setup")
     code = (fresh.settings.data_dir / "setup-code.txt").read_text(encoding="utf-8").strip()
     data = {"code": code, "username": "boss", "display_name": "王建国",
             "password": "Admin-2026", "password2": "Admin-2026"}  # fmt: skip
@@ -105,7 +99,7 @@ def _submit(app, clients, env, request) -> Post:
 
 
 def _reinspect(app, clients, env, request) -> Post:
-    number = two_failures(clients["staff_ch"]).headers["location"].split("/")[2].split("?")[0]
+    number = number_of(two_failures(clients["staff_ch"]))
     quality = clients["quality"]
     data = {f"r.{n['number']}": "合格" for n in app.state.store.derived_of(number)["notices"]}
 

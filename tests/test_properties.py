@@ -21,9 +21,27 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from forms_server import config
-from forms_server.definitions import NA, NONCONFORM, SEVERITIES, Field, FormDef, Item, load_dir
+from forms_server.definitions import (
+    NA,
+    NONCONFORM,
+    PASS,
+    SEVERITIES,
+    Field,
+    FormDef,
+    Item,
+    load_dir,
+)
+from forms_server.records import _answer
 from forms_server.scoring import ItemAnswer, item_score, score
-from forms_server.validation import ITEM_KEYS, TOP_KEYS, Clean, _item, _plain_answer, validate
+from forms_server.validation import (
+    COUNT_MAX,
+    ITEM_KEYS,
+    TOP_KEYS,
+    Clean,
+    _item,
+    _plain_answer,
+    validate,
+)
 from tests.sitekit import ROOT
 
 LOADED = load_dir(ROOT / "data" / "forms", ROOT)
@@ -366,10 +384,11 @@ def check_errors(form: FormDef, data: object, errors: dict) -> None:
 
 
 def stored_json(clean: Clean) -> str:
-    """What the store writes: must be strict JSON (no NaN) and encodable as UTF-8."""
+    """What the store writes (items as `records._answer` keeps them): must be strict JSON
+    (no NaN) and encodable as UTF-8."""
     record = {
         "values": clean.fields,
-        "items": {k: vars(a) | {"photos": list(a.photos)} for k, a in clean.items.items()},
+        "items": {k: _answer(a) for k, a in clean.items.items()},
         "adjustments": clean.adjustments,
         "downgrade": clean.downgrade,
     }
@@ -482,6 +501,47 @@ def test_the_quick_path_for_plain_answers_agrees_with_the_full_check(mode, data)
     quick = _plain_answer(item, raw)
     if quick is not None:
         assert _item(item, copy.deepcopy(raw)) == (quick, {})
+
+
+# One real item of each kind: mode, whether it allows 不适用, and its choices.
+KINDS = {(i.mode, i.na, i.choices()): i for i in ITEMS}
+EDGE_COUNTS = [-1, 0, COUNT_MAX, COUNT_MAX + 1, True, False, 1.0, "0", None]
+ODD_RESULTS = [NA, " 合格", "", None, 1]
+EXTRA_KEYS = [{"note": "说明"}, {"note": ""}, {"photos": []}, {"severity": "一般"}, {"x": 1}]
+
+
+def edge_answers(item: Item) -> list[object]:
+    """Every count and result at or beyond the quick path's edges, alone and with another key."""
+    alone = [{"count": c} for c in EDGE_COUNTS]
+    alone += [{"result": r} for r in dict.fromkeys([*item.choices(), *ODD_RESULTS])]
+    both = [{"count": 0, "result": r} for r in (*item.choices(), NA)]
+    extended = [a | extra for a in alone for extra in EXTRA_KEYS]
+    return [None, {}, 0, PASS, NA, [{"result": PASS}], *alone, *both, *extended]
+
+
+@pytest.mark.parametrize(
+    "item",
+    KINDS.values(),
+    ids=[f"{m}-{'na' if na else 'no-na'}-{i.key}" for (m, na, _), i in KINDS.items()],
+)
+def test_the_quick_path_agrees_with_the_full_check_at_every_edge(item):
+    """Exhaustive where the random search above is thin: whenever `_plain_answer` answers,
+    `_item` gives the same answer and no error; and it does answer the plain valid cases,
+    so it cannot quietly leave them all to `_item`."""
+    for raw in edge_answers(item):
+        quick = _plain_answer(item, copy.deepcopy(raw))
+        if quick is not None:
+            assert _item(item, copy.deepcopy(raw)) == (quick, {}), raw
+    if item.mode == "deduct":
+        plain = {0: ItemAnswer(count=0), COUNT_MAX: ItemAnswer(count=COUNT_MAX)}
+        assert {c: _plain_answer(item, {"count": c}) for c in plain} == plain
+    else:
+        plain = {r: ItemAnswer(result=r) for r in item.choices()}
+        assert {r: _plain_answer(item, {"result": r}) for r in plain} == plain
+
+
+def test_the_edge_table_has_items_of_every_mode_with_and_without_na():
+    assert {(mode, na) for mode, na, _ in KINDS} == {(m, na) for m in MODES for na in (False, True)}
 
 
 @pytest.mark.parametrize("code", CHECKLISTS)

@@ -6,7 +6,6 @@ five failures for one account); these tests cover the rest of the session model.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 import urllib.parse
@@ -16,15 +15,7 @@ from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
 from forms_server.auth import Throttle
-from tests.conftest import PASSWORD, Env, add_users, csrf_of, login
-
-
-def app_with(env: Env, password_hash: str, **settings):
-    """An app on ``env``'s data directory with some settings changed."""
-    store = env.open_store()
-    add_users(store, password_hash)
-    changed = Env(env.root, dataclasses.replace(env.settings, **settings), env.clock)
-    return changed.app(store)
+from tests.conftest import PASSWORD, app_with, csrf_of, login
 
 
 def set_cookies(response) -> dict[str, list[str]]:
@@ -38,7 +29,7 @@ def set_cookies(response) -> dict[str, list[str]]:
 
 
 def try_login(client: TestClient, username: str, password: str, **extra):
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+    token = csrf_of(client, "/login")
     return client.post(
         "/login", data={"username": username, "password": password, "csrf_token": token, **extra}
     )
@@ -264,7 +255,7 @@ def test_passwords_appear_in_no_log_and_no_file(env, caplog):
     app = env.app()
     with TestClient(app, follow_redirects=False) as browser:
         code = (env.settings.data_dir / "setup-code.txt").read_text(encoding="utf-8").strip()
-        token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/setup").text).group(1)
+        token = csrf_of(browser, "/setup")
         assert browser.post("/setup", data={"csrf_token": token, "code": code, "username": "boss",
                             "password": first, "password2": first}).status_code == 303  # fmt: skip
         assert try_login(TestClient(app), "boss", wrong).status_code == 401

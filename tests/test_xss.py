@@ -11,7 +11,6 @@ starts like a formula (= + - @) is written as text.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import itertools
 import re
@@ -25,7 +24,7 @@ from markupsafe import escape
 from starlette.testclient import TestClient
 
 from forms_server.definitions import FormDef
-from tests.conftest import USERS, Env, add_users, csrf_of, login, make_env
+from tests.conftest import USERS, app_with, csrf_of, login, make_env, number_of
 from tests.sitekit import ROOT
 from tests.test_acknowledgements import doc, publish
 from tests.test_api import PNG
@@ -72,7 +71,6 @@ class Filled:
 @dataclass
 class World:
     app: object
-    env: Env
     clients: dict[str, TestClient]
     filled: dict[str, Filled] = field(default_factory=dict)
 
@@ -111,22 +109,18 @@ def fill(form: FormDef, counter) -> Filled:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, password_hash):
     base = make_env(tmp_path_factory.mktemp("xss"))
-    settings = dataclasses.replace(base.settings, forms_dir=ROOT / "data" / "forms")
-    env = Env(base.root, settings, base.clock)
-    publish(env, [doc("QP-01", title="文件控制程序"), doc("QP-02", title=f"程序{PAYLOAD}")])
-    store = env.open_store()
-    add_users(store, password_hash)
-    app = env.app(store)
+    publish(base, [doc("QP-01", title="文件控制程序"), doc("QP-02", title=f"程序{PAYLOAD}")])
+    app = app_with(base, password_hash, forms_dir=ROOT / "data" / "forms")
     with TestClient(app):
         clients = {name: login(app, name) for name in USERS}
-        world = World(app, env, clients)
+        world = World(app, clients)
         quality, counter = clients["quality"], itertools.count(1)
         for code, form in sorted(app.state.forms.items()):
             filled = fill(form, counter)
             response = quality.post(f"/forms/{code}/new", data={**filled.data, "csrf_token": csrf_of(quality)},
                                     files=filled.files or None)  # fmt: skip
             assert response.status_code == 303, (code, response.text[:2000])
-            filled.number = response.headers["location"].split("/")[2].split("?")[0]
+            filled.number = number_of(response)
             world.filled[code] = filled
         yield world
 
@@ -181,7 +175,7 @@ def test_csv_export_keeps_payloads_as_plain_cells(world):
         response = quality.get(f"/submissions.csv?form={code}")
         assert response.headers["content-type"] == "text/csv; charset=utf-8"
         assert response.headers["content-disposition"].startswith("attachment;")
-        header, row = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+        header, row = csv_rows(response.content)
         assert len(row) == len(header)  # quotes in the payload did not add or shift columns
         cells = dict(zip(header, row, strict=True))
         assert {f.label: cells[f.label] for f in filled.form.fields if f.type in TEXT_TYPES} == {
@@ -233,12 +227,7 @@ def test_a_rejected_complaint_shows_its_reason_escaped(world):
     service, quality = world.clients["staff_ch"], world.clients["quality"]
     filled = world.filled["QR-12-01"]
     data = {**filled.data, "csrf_token": csrf_of(service)}
-    number = (
-        service.post("/forms/QR-12-01/new", data=data)
-        .headers["location"]
-        .split("/")[2]
-        .split("?")[0]
-    )
+    number = number_of(service.post("/forms/QR-12-01/new", data=data))
     reason = f"{PAYLOAD}#reject"
     response = service.post(f"/complaints/{number}", data={"action": "reject", "note": reason,
                             "csrf_token": csrf_of(service)})  # fmt: skip
@@ -274,7 +263,7 @@ def test_rectification_pages_show_notes_escaped(world):
     done = quality.post(f"/submissions/{number}/reinspect",
                         data={**results, **remarks, "csrf_token": csrf_of(quality)})  # fmt: skip
     assert done.status_code == 303
-    record = done.headers["location"].split("/")[2]
+    record = number_of(done)
     inert(quality.get(f"/reinspections/{record}"), *remarks.values())
     first = store.get("notices", notices[0]["number"])
     again = store.get("notices", first["next"])
@@ -366,7 +355,7 @@ def test_login_page_reflects_username_and_target_escaped(world):
     client = TestClient(world.app, follow_redirects=False)
     page = client.get("/login", params={"next": f"/{PAYLOAD}"})
     inert(page, f"/{PAYLOAD}")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    token = csrf_of(client, "/login")
     # User names are cut to 50 characters before anything else.
     failed = client.post("/login", data={"username": SEGMENT, "password": "x", "csrf_token": token})
     inert(failed, SEGMENT, status=401)
@@ -376,7 +365,7 @@ def test_first_start_page_reflects_its_values_escaped(tmp_path):
     env = make_env(tmp_path)
     app = env.app()
     with TestClient(app, follow_redirects=False) as client:
-        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/setup").text).group(1)
+        token = csrf_of(client, "/setup")
         response = client.post("/setup", data={"csrf_token": token, "code": PAYLOAD, "username": PAYLOAD,
                                "display_name": f"{PAYLOAD}#name", "password": "x"})  # fmt: skip
         inert(response, PAYLOAD, f"{PAYLOAD}#name", status=422)
@@ -418,7 +407,7 @@ def test_formulas_typed_into_records_stay_text_in_every_export(world):
     data = {**filled.data, **FORMULAS, "csrf_token": csrf_of(service)}
     response = service.post("/forms/QR-12-01/new", data=data)
     assert response.status_code == 303, response.text
-    number = response.headers["location"].split("/")[2].split("?")[0]
+    number = number_of(response)
     response = service.post(f"/complaints/{number}", data={"action": "dispatch", "team": "工程维修班",
                             "handler": "=1+1", "note": "@note", "csrf_token": csrf_of(service)})  # fmt: skip
     assert response.status_code == 303

@@ -101,7 +101,7 @@ async def handle_starlette_http(request: Request, exc: Exception) -> Response:
 
 
 async def handle_storage_error(request: Request, exc: Exception) -> Response:
-    """The data directory refused a write (disk full, read-only): nothing was stored."""
+    """The data directory refused a write (disk full, read-only): the record was not stored."""
     return problem(request, HTTPError(503, f"{exc}。{NOT_SAVED}",
                                       headers={"Retry-After": "60"}))  # fmt: skip
 

@@ -167,7 +167,7 @@ def test_empty_query_values_mean_the_default(app, tokens):
     assert report.status_code == 200 and report.json()["month"] == "2026-11"
 
 
-def test_json_body_errors_of_acknowledgements_are_documented(app, tokens):
+def test_a_malformed_acknowledgement_body_gets_a_400_naming_the_json_error(app, tokens):
     response = TestClient(app).post(
         "/api/acknowledgements",
         content=b"\x00",

@@ -27,7 +27,7 @@ import yaml
 from openpyxl import load_workbook
 from starlette.testclient import TestClient
 
-from tests.conftest import TZ, add_users, bearer, csrf_of, login, make_env
+from tests.conftest import TZ, add_users, bearer, csrf_of, login, make_env, number_of
 
 ASSESSMENT = (
     """
@@ -158,12 +158,7 @@ def dataset(tmp_path_factory):
             data = {"f.project": "CH", "f.received_date": received[:10], "f.received_time": received[11:16], "f.owner_name": "业主",
                     "f.room": "1-1-101", "f.phone": "13800138000", "f.category": category, "f.urgency": urgency, "f.content": "内容",
                     "csrf_token": csrf_of(service, "/forms/QR-12-99/new")}  # fmt: skip
-            number = (
-                service.post("/forms/QR-12-99/new", data=data)
-                .headers["location"]
-                .split("/")[2]
-                .split("?")[0]
-            )
+            number = number_of(service.post("/forms/QR-12-99/new", data=data))
             for when, client, action, extra in steps:
                 at(env, when)
                 page = f"/complaints/{number}"

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.conftest import csrf_of, login
+from tests.conftest import csrf_of, login, number_of
 from tests.test_app import submit, texts
 
 INTAKE = {
@@ -27,7 +27,7 @@ def register_complaint(client, **changes) -> str:
     data = {**INTAKE, **changes, "csrf_token": csrf_of(client, "/forms/QR-12-99/new")}
     response = client.post("/forms/QR-12-99/new", data=data)
     assert response.status_code == 303, response.text
-    return response.headers["location"].split("/")[2].split("?")[0]
+    return number_of(response)
 
 
 def act(client, action: str, number: str = NUMBER, **data):
@@ -193,8 +193,7 @@ def two_failures(client):
 
 
 def test_failed_items_create_notices_linked_to_the_inspection(clients, app):
-    location = two_failures(clients["staff_ch"]).headers["location"]
-    inspection = location.split("/")[2].split("?")[0]
+    inspection = number_of(two_failures(clients["staff_ch"]))
     notices = app.state.store.derived_of(inspection)["notices"]
     assert [
         (n["number"], n["item"], n["severity"], n["deadline"], n["department"], n["status"])
@@ -214,7 +213,7 @@ def test_failed_items_create_notices_linked_to_the_inspection(clients, app):
 
 
 def test_reinspection_rates_only_open_items_and_reissues_failures(clients, app, env):
-    inspection = two_failures(clients["staff_ch"]).headers["location"].split("/")[2].split("?")[0]
+    inspection = number_of(two_failures(clients["staff_ch"]))
     env.clock.advance(days=7)
     client = clients["quality"]
     form = client.get(f"/submissions/{inspection}/reinspect").text
@@ -225,7 +224,7 @@ def test_reinspection_rates_only_open_items_and_reissues_failures(clients, app, 
               "r.QR-10-20-20261121-0001": "合格", "r.QR-10-20-20261121-0002": "不合格", "n.QR-10-20-20261121-0002": "仍有睡岗"},
     )  # fmt: skip
     assert response.status_code == 303
-    record = response.headers["location"].split("/")[2]
+    record = number_of(response)
     assert record == "FC-20261128-0001"
     store = app.state.store
     first, second, again = (
@@ -247,7 +246,7 @@ def test_reinspection_rates_only_open_items_and_reissues_failures(clients, app, 
 
 
 def test_reinspection_must_rate_every_open_item(clients, app):
-    inspection = two_failures(clients["staff_ch"]).headers["location"].split("/")[2].split("?")[0]
+    inspection = number_of(two_failures(clients["staff_ch"]))
     client = clients["staff_ch"]
     response = client.post(
         f"/submissions/{inspection}/reinspect",
@@ -263,7 +262,7 @@ def test_reinspection_must_rate_every_open_item(clients, app):
 
 @pytest.mark.parametrize("role", ["auditor", "admin"])
 def test_read_only_roles_cannot_reinspect(clients, app, role):
-    inspection = two_failures(clients["staff_ch"]).headers["location"].split("/")[2].split("?")[0]
+    inspection = number_of(two_failures(clients["staff_ch"]))
     client = clients[role]
     response = client.post(
         f"/submissions/{inspection}/reinspect", data={"csrf_token": csrf_of(client, "/forms/")}

@@ -127,3 +127,7 @@ def branch_file(repo: Path, branch: str, path: str) -> str | None:
     """A file of another branch (the published editions) without checking it out."""
     return _git(repo, "show", f"{branch}:{path}")
 
+
+def status(repo: Path, paths: Iterable[str]) -> str | None:
+    """Uncommitted changes to ``paths`` as ``git status --porcelain`` lists them ("" for none)."""
+    return _git(repo, "status", "--porcelain", "--", *paths)

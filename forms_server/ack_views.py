@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from forms_server import acknowledgements as ack
-from forms_server import export, workbook
+from forms_server import audit, export, workbook
 from forms_server.auth import check_csrf, check_header_csrf, principal, require
 from forms_server.bodies import form_data, read_json
 from forms_server.errors import HTTPError
@@ -27,7 +27,6 @@ from forms_server.report_tables import Table
 from forms_server.report_views import download
 from forms_server.views import render
 
-MATRIX_ROLES = ("quality", "auditor", "admin")
 EDITION_RE = re.compile(r"^[0-9A-Za-z._-]{1,40}$")
 COMMIT_RE = re.compile(r"^[0-9a-f]{7,40}$")
 
@@ -126,7 +125,7 @@ async def api_acknowledge(request: Request) -> JSONResponse:
 
 
 async def api_matrix(request: Request) -> JSONResponse:
-    require(request, *MATRIX_ROLES)
+    require(request, *audit.AUDIT_ROLES)
     result, _ = _matrix(request)
     return JSONResponse({
         "edition": _manual(request).edition, "commit": _manual(request).commit,
@@ -190,7 +189,7 @@ def _matrix(request: Request) -> tuple[dict, dict[str, str]]:
 
 
 async def matrix_page(request: Request) -> Response:
-    require(request, *MATRIX_ROLES)
+    require(request, *audit.AUDIT_ROLES)
     result, filters = await run_in_threadpool(_matrix, request)
     fmt = request.query_params.get("format", "html")
     company = request.app.state.company

@@ -17,6 +17,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from qms_site.doccontrol import EFFECTIVE
+
+#: Written next to the manual by every build (`qms_site.hooks.editions`), read here.
 CATALOG_FILE = "qms-catalog.json"
 #: Documents people read and confirm; record forms are filled in, not acknowledged.
 READ_TYPES = ("质量手册", "程序文件", "作业指导书")
@@ -46,11 +49,11 @@ class Manual:
     documents: dict[str, dict]
 
     def in_force(self, today: dt.date) -> list[Document]:
-        """受控 documents of the readable types whose effective date has come, by code."""
+        """Effective (受控) documents of the readable types whose effective date has come, by code."""
         found = []
         for code, d in sorted(self.documents.items()):
             effective = d.get("effective")
-            if d.get("status") != "受控" or d.get("type") not in READ_TYPES:
+            if d.get("status") != EFFECTIVE or d.get("type") not in READ_TYPES:
                 continue
             if not effective or effective > today.isoformat():
                 continue

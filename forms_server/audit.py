@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 
+#: Who audits the system: the quality department, auditors and administrators (the audit
+#: page, the evidence export and the read-confirmation matrix it includes).
+AUDIT_ROLES = ("quality", "auditor", "admin")
 #: Records whose history an auditor opens from the record's page, by URL segment.
 TABLES = {
     "submissions": "记录",

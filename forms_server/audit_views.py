@@ -15,8 +15,6 @@ from forms_server.report_tables import Table
 from forms_server.report_views import download
 from forms_server.views import render
 
-AUDIT_ROLES = ("quality", "auditor", "admin")
-
 
 def _history(request: Request) -> tuple[str, dict, list[dict]]:
     user = principal(request)
@@ -67,7 +65,7 @@ async def api_record_history(request: Request) -> JSONResponse:
 
 
 async def audit_page(request: Request) -> Response:
-    require(request, *AUDIT_ROLES)
+    require(request, *audit.AUDIT_ROLES)
     result = None
     if request.query_params.get("verify"):
         result = await run_in_threadpool(request.app.state.store.verify)
@@ -78,7 +76,7 @@ async def audit_page(request: Request) -> Response:
 
 
 async def evidence_zip(request: Request) -> Response:
-    user = require(request, *AUDIT_ROLES)
+    user = require(request, *audit.AUDIT_ROLES)
     first, last = request.query_params.get("from", ""), request.query_params.get("to", "")
     errors = evidence.period_problems(first, last)
     if errors:

@@ -8,6 +8,8 @@ chain. This module only presents it, in plain functions.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 #: Who audits the system: the quality department, auditors and administrators (the audit
 #: page, the evidence export and the read-confirmation matrix it includes).
@@ -142,3 +144,38 @@ def entries(history: list[dict]) -> list[dict]:
         }
         for e in history
     ]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The history chain's verification in words: the same on the audit page, from the
+    ``verify`` command and in the evidence package."""
+
+    ok: bool
+    finding: str  # 变更历史完整：… or 发现问题：…
+    label: str  # 链头哈希 or 原因
+    value: str  # the head hash or the reason
+    note: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.finding}\n{self.label}\uff1a{self.value}{self.note}"
+
+
+def verdict(result: dict, names: Mapping[tuple[str, str], str] | None = None) -> Verdict:
+    """`Store.verify`'s result for people; ``names`` (`Store.record_numbers`) names the record
+    where the chain breaks."""
+    if result["ok"]:
+        return Verdict(
+            True,
+            f"变更历史完整：共 {result['entries']} 条变更历史，哈希链连续；"
+            f"{result['records']} 条记录与其最后一次变更一致。",
+            "链头哈希",
+            result["head"],
+            "（请记下，日后复核时应仍在链中）",
+        )
+    b = result["broken"]
+    name = (names or {}).get((b["table"], b["record"]))
+    where = f"{b['table']} 第 {b['record']} 号记录{'，' + name if name else ''}，{b['at']}"
+    return Verdict(
+        False, f"发现问题：第 {b['seq']} 条变更历史起不可信（{where}）。", "原因", b["reason"]
+    )

@@ -66,13 +66,16 @@ async def api_record_history(request: Request) -> JSONResponse:
 
 async def audit_page(request: Request) -> Response:
     require(request, *audit.AUDIT_ROLES)
-    result = None
-    if request.query_params.get("verify"):
-        result = await run_in_threadpool(request.app.state.store.verify)
-    today = request.app.state.store.now().date()
+    store = request.app.state.store
+
+    def check() -> audit.Verdict:
+        result = store.verify()
+        return audit.verdict(result, {} if result["ok"] else store.record_numbers())
+
+    verdict = await run_in_threadpool(check) if request.query_params.get("verify") else None
+    today = store.now().date()
     return render(request, "audit.html",
-                  {"result": result, "default_from": today.replace(day=1).isoformat(), "default_to": today.isoformat(),
-                   "names": request.app.state.store.record_numbers() if result and not result["ok"] else {}})  # fmt: skip
+                  {"verdict": verdict, "default_from": today.replace(day=1).isoformat(), "default_to": today.isoformat()})  # fmt: skip
 
 
 async def evidence_zip(request: Request) -> Response:

@@ -147,8 +147,9 @@ def build(state, date_from: str, date_to: str, by: str, verification: dict) -> b
          for e in sorted(history, key=lambda e: e["seq"])],
     )  # fmt: skip
 
+    verdict = audit.verdict(verification, numbers)
     files = {
-        "说明.txt": _readme(company, first, last, by, store.now(), verification, manual, files),
+        "说明.txt": _readme(company, first, last, by, store.now(), verdict, manual, files),
         **files,
     }
     out = io.BytesIO()
@@ -158,14 +159,7 @@ def build(state, date_from: str, date_to: str, by: str, verification: dict) -> b
     return out.getvalue()
 
 
-def _readme(company, first, last, by, now, verification, manual, files) -> bytes:
-    if verification["ok"]:
-        chain = (f"完整：共 {verification['entries']} 条变更历史，哈希链连续；{verification['records']} 条记录与其最后一次变更一致。\n"
-                 f"链头哈希（请记下，日后复核时应仍在链中）：{verification['head']}")  # fmt: skip
-    else:
-        broken = verification["broken"]
-        chain = (f"发现问题：第 {broken['seq']} 条变更历史（{broken['table']} 第 {broken['record']} 号记录，{broken['at']}）"
-                 f"起不可信。原因：{broken['reason']}")  # fmt: skip
+def _readme(company, first, last, by, now, verdict: audit.Verdict, manual, files) -> bytes:
     edition = manual.edition or (f"提交 {manual.commit[:12]}" if manual.commit else "未知")
     lines = [
         f"{company.name} 质量管理体系审核证据",
@@ -174,7 +168,7 @@ def _readme(company, first, last, by, now, verification, manual, files) -> bytes
         f"导出：{now.isoformat(timespec='seconds')}，{by}",
         f"手册版本：{edition}",
         "",
-        f"变更历史校验：{chain}",
+        str(verdict),
         "",
         "内容：",
         *[f"  {name}" for name in files],

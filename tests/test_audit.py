@@ -197,7 +197,7 @@ def test_evidence_zip_holds_the_period(clients, app, env):
         "期间：2026-11-01 至 2026-11-30" in readme
         and "导出：2026-11-21T09:30:00+08:00，auditor（auditor）" in readme
     )
-    assert "变更历史校验：完整" in readme and "手册版本：2026.1" in readme
+    assert "\n变更历史完整：共 " in readme and "手册版本：2026.1" in readme
     complaints = z.read("投诉.csv").decode("utf-8-sig").splitlines()
     assert len(complaints) == 2 and complaints[1].startswith(
         f"{NUMBER},翠湖花园管理处,维修不及时,紧急,王女士,3-2-801,138****1234,"

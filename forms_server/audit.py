@@ -135,6 +135,8 @@ def entries(history: list[dict]) -> list[dict]:
     return [
         {
             "seq": e["seq"],
+            "table": e["table"],
+            "record": e["record"],
             "at": e["at"],
             "by": e["by"] or "系统",
             "action": action_name(e["action"]),
@@ -144,6 +146,12 @@ def entries(history: list[dict]) -> list[dict]:
         }
         for e in history
     ]
+
+
+def change_lines(entries: list[dict]) -> list[tuple[dict, str, str, str]]:
+    """(entry, field, old, new) for each changed value of `entries`: the lines of a CSV
+    (an entry without changes keeps one line, with empty cells)."""
+    return [(e, *row) for e in entries for row in (e["rows"] or [("", "", "")])]
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ async def record_history_page(request: Request) -> Response:
     number = record["number"]
     if request.query_params.get("format") == "csv":
         rows = [[e["seq"], e["at"], e["by"], e["action"], field, old, new, e["hash"], e["prev"]]
-                for e in entries for field, old, new in (e["rows"] or [("", "", "")])]  # fmt: skip
+                for e, field, old, new in audit.change_lines(entries)]  # fmt: skip
         header = [
             "序号",
             "时间",

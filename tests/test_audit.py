@@ -175,6 +175,7 @@ def test_evidence_zip_holds_the_period(clients, app, env):
     register_complaint(clients["staff_ch"])
     two_failures(clients["staff_ch"])
     confirm(clients["staff_ch"])
+    act(clients["staff_ch"], "dispatch", team="工程维修班", handler="王师傅")
     response = clients["auditor"].get("/admin/evidence?from=2026-11-01&to=2026-11-30")
     assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
     z = zipfile.ZipFile(io.BytesIO(response.content))
@@ -206,8 +207,9 @@ def test_evidence_zip_holds_the_period(clients, app, env):
     assert "138****1234" in records and "13812341234" not in records
     assert len(z.read("整改通知书.csv").decode("utf-8-sig").splitlines()) == 3
     history = z.read("变更历史.csv").decode("utf-8-sig").splitlines()
-    assert history[0] == "序号,时间,操作人,数据表,记录,操作,变更内容,本条哈希,上一条哈希"
+    assert history[0] == "序号,时间,操作人,数据表,记录,操作,字段,原值,新值,本条哈希,上一条哈希"
     assert any(f",complaints,{NUMBER},创建," in line for line in history)
+    assert any(f",complaints,{NUMBER},派工,班组,—,工程维修班," in line for line in history)
     matrix = openpyxl.load_workbook(io.BytesIO(z.read("文件阅读确认.xlsx"))).active
     assert [c.value for c in matrix[4]][:8] == [
         "quality",

@@ -24,7 +24,6 @@ import zipfile
 from forms_server import acknowledgements as ack
 from forms_server import audit, export, report_views, reports, workbook
 from forms_server.records import mask_phone
-from forms_server.report_tables import Table
 
 MAX_MONTHS = 24
 
@@ -119,13 +118,12 @@ def build(state, date_from: str, date_to: str, by: str, verification: dict) -> b
         files[f"报表/{report_views.KINDS[kind]}.xlsx"] = workbook.workbook(tables, company.name)
 
     manual = state.manual.get()
-    matrix = ack.matrix(ack.readers(store.list_users()), manual.in_force(store.now().date()),
-                        store.search_acknowledgements())  # fmt: skip
+    matrix = ack.matrix_for(
+        manual, store.list_users(), store.search_acknowledgements(), store.now().date()
+    )
     files["文件阅读确认.xlsx"] = workbook.workbook(
-        [Table("文件阅读确认矩阵", ack.LONG_HEADER, ack.long_rows(matrix, names),
-               note=f"导出时的现行文件 {len(matrix['documents'])} 份", widths=[10, 10, 14, 14, 12, 24, 8, 10, 10, 16, 12, 14])],
-        company.name,
-    )  # fmt: skip
+        [ack.matrix_table(matrix, names, manual)], company.name
+    )
 
     numbers = store.record_numbers()
     period = [e for e in store.search("history") if _in(e["at"], first, last)]
@@ -149,13 +147,12 @@ def build(state, date_from: str, date_to: str, by: str, verification: dict) -> b
 
 
 def _readme(company, first, last, by, now, verdict: audit.Verdict, manual, files) -> bytes:
-    edition = manual.edition or (f"提交 {manual.commit[:12]}" if manual.commit else "未知")
     lines = [
         f"{company.name} 质量管理体系审核证据",
         "",
         f"期间：{first} 至 {last}",
         f"导出：{now.isoformat(timespec='seconds')}，{by}",
-        f"手册版本：{edition}",
+        f"手册版本：{manual.label or '未知'}",
         "",
         str(verdict),
         "",

@@ -51,11 +51,10 @@ async def record_history_page(request: Request) -> Response:
             [Table(f"{audit.TABLES[table]} {number} 变更历史", header, rows)]
         )
         return download(content, "text/csv; charset=utf-8", f"{number}变更历史.csv")
-    links = {"submissions": f"/submissions/{number}", "complaints": f"/complaints/{number}",
-             "notices": f"/notices/{number}", "reinspections": f"/reinspections/{number}"}  # fmt: skip
+    quoted = urllib.parse.quote(number)
     return render(request, "history.html",
-                  {"kind": audit.TABLES[table], "number": number, "entries": entries, "back": links[table],
-                   "csv": f"/history/{table}/{urllib.parse.quote(number)}?format=csv"})  # fmt: skip
+                  {"kind": audit.TABLES[table], "number": number, "entries": entries, "back": f"/{table}/{quoted}",
+                   "csv": f"/history/{table}/{quoted}?format=csv"})  # fmt: skip
 
 
 async def api_record_history(request: Request) -> JSONResponse:

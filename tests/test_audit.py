@@ -38,6 +38,7 @@ def test_a_complaints_history_shows_who_changed_what_in_order(clients, env):
     act(worker, "start")
     page = clients["auditor"].get(f"/history/complaints/{NUMBER}")
     assert page.status_code == 200
+    assert f'href="/complaints/{NUMBER}">返回投诉' in page.text
     rows = history_rows(page.text)
     assert [r[:4] for r in rows] == [
         (rows[0][0], "2026-11-21 09:30:00", "staff_ch", "创建"),

@@ -24,6 +24,7 @@ import zipfile
 from forms_server import acknowledgements as ack
 from forms_server import audit, export, report_views, reports, workbook
 from forms_server.records import mask_phone
+from forms_server.validation import parse_iso_date
 
 MAX_MONTHS = 24
 
@@ -33,9 +34,8 @@ def period_problems(date_from: str, date_to: str) -> dict[str, str]:
     errors = {}
     parsed = {}
     for name, value in (("from", date_from), ("to", date_to)):
-        try:
-            parsed[name] = dt.date.fromisoformat(value)
-        except (TypeError, ValueError):
+        parsed[name] = parse_iso_date(value)
+        if parsed[name] is None:
             errors[name] = f"{name} 应为日期，如 2026-11-01"
     if errors:
         return errors

@@ -229,6 +229,10 @@ def test_evidence_period_is_checked(clients):
                                       headers={"Accept": "application/json"})  # fmt: skip
     assert response.status_code == 422
     assert response.json()["errors"] == [{"path": "from", "message": "起始日期不能晚于结束日期"}]
+    compact = clients["auditor"].get("/admin/evidence?from=20261101&to=2026-11-30",
+                                     headers={"Accept": "application/json"})  # fmt: skip
+    assert compact.status_code == 422  # Python's date.fromisoformat would take it for 2026-11-01
+    assert compact.json()["errors"] == [{"path": "from", "message": "from 应为日期，如 2026-11-01"}]
     assert (
         clients["auditor"].get("/admin/evidence?from=2024-01-01&to=2026-11-30").status_code == 422
     )
@@ -246,3 +250,5 @@ def test_evidence_command_writes_the_zip(env, password_hash, tmp_path):
     assert "投诉.csv" in zipfile.ZipFile(out).namelist()
     bad = cli(env, "evidence", "--from", "2026-11", "--to", "2026-11-30", "--out", str(out))
     assert bad.returncode == 1 and "--from：from 应为日期" in bad.stderr
+    compact = cli(env, "evidence", "--from", "2026-11-01", "--to", "20261130", "--out", str(out))
+    assert compact.returncode == 1 and "--to：to 应为日期，如 2026-11-01" in compact.stderr

@@ -46,10 +46,14 @@ _release-check:
 	@test -z "$$(git status --porcelain -- docs data/forms data/qms.yml mkdocs.yml)" || { \
 		echo "docs/、data/ 或 mkdocs.yml 有未提交的修改。发布的版本应对应一个确定的提交：请先 git commit。"; exit 2; }
 
+# The strict build checks the manual before mike publishes it (mike's own build is not
+# strict, and leaves its edition build in site/); site/ is then built again as the live
+# manual, which now finds itself published and records the edition in confirmations.
 release: _release-check build
 	PATH="$(abspath $(BIN)):$$PATH" $(MIKE) deploy --config-file mkdocs.yml --branch $(EDITIONS_BRANCH) --alias-type copy \
 		--update-aliases --title "$(EDITION)" --message "发布手册版本 $(EDITION)" $(EDITION) latest
 	$(MIKE) set-default --config-file mkdocs.yml --branch $(EDITIONS_BRANCH) latest
+	$(SITE) --site-dir site
 	$(MAKE) editions
 
 editions:

@@ -142,7 +142,7 @@ def run(args, settings: Settings, store: Store) -> None:
         print(f"已合并：{settings.data_dir / 'qms.json'}")
     elif args.command == "verify":
         result = store.verify()
-        print(verification_text(result))
+        print(verdict_text(store, result))
         if not result["ok"]:
             raise SystemExit(1)
     elif args.command == "evidence":
@@ -206,17 +206,10 @@ def run(args, settings: Settings, store: Store) -> None:
         print(f"令牌 {args.token_id} 已吊销")
 
 
-def verification_text(result: dict) -> str:
-    if result["ok"]:
-        return (
-            f"变更历史完整：{result['entries']} 条变更历史，哈希链连续；"
-            f"{result['records']} 条记录与其最后一次变更一致。\n链头哈希：{result['head']}"
-        )
-    b = result["broken"]
-    return (
-        f"发现问题：第 {b['seq']} 条变更历史起不可信（{b['table']} 第 {b['record']} 号记录，{b['at']}）。\n"
-        f"原因：{b['reason']}"
-    )
+def verdict_text(store: Store, result: dict) -> str:
+    from forms_server import audit
+
+    return str(audit.verdict(result, {} if result["ok"] else store.record_numbers()))
 
 
 def write_evidence(args, settings: Settings, store: Store) -> None:
@@ -241,7 +234,7 @@ def write_evidence(args, settings: Settings, store: Store) -> None:
     except OSError as exc:
         raise SystemExit(f"无法写入 {out}：{exc.strerror}") from exc
     print(f"已导出：{out}（{len(content) // 1024} KB）")
-    print(verification_text(result))
+    print(verdict_text(store, result))
 
 
 def make_demo(settings: Settings, months: int, force: bool) -> None:

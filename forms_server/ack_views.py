@@ -19,15 +19,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from forms_server import acknowledgements as ack
-from forms_server import export, workbook
+from forms_server import audit, export, workbook
 from forms_server.auth import check_csrf, check_header_csrf, principal, require
 from forms_server.bodies import form_data, read_json
 from forms_server.errors import HTTPError
-from forms_server.report_tables import Table
 from forms_server.report_views import download
 from forms_server.views import render
 
-MATRIX_ROLES = ("quality", "auditor", "admin")
 EDITION_RE = re.compile(r"^[0-9A-Za-z._-]{1,40}$")
 COMMIT_RE = re.compile(r"^[0-9a-f]{7,40}$")
 
@@ -126,10 +124,10 @@ async def api_acknowledge(request: Request) -> JSONResponse:
 
 
 async def api_matrix(request: Request) -> JSONResponse:
-    require(request, *MATRIX_ROLES)
-    result, _ = _matrix(request)
+    require(request, *audit.AUDIT_ROLES)
+    result, _, manual = await run_in_threadpool(_matrix, request)
     return JSONResponse({
-        "edition": _manual(request).edition, "commit": _manual(request).commit,
+        "edition": manual.edition, "commit": manual.commit,
         "documents": [{"code": d.code, "title": d.title, "version": d.version, "type": d.type} for d in result["documents"]],
         "readers": [{"username": r["user"]["username"], "display_name": r["user"].get("display_name"),
                      "project": r["user"].get("project"), "team": r["user"].get("team"),
@@ -143,6 +141,7 @@ async def api_matrix(request: Request) -> JSONResponse:
 async def mine_page(request: Request) -> Response:
     user = _reader(request)
     message = error = None
+    status = 200
     if request.method == "POST":
         form = await form_data(request)
         check_csrf(request, form)
@@ -156,14 +155,15 @@ async def mine_page(request: Request) -> Response:
             message = f"已确认阅读 {record['code']}（{record['version']}）"
         except HTTPError as exc:
             error = exc.detail if not exc.errors else "；".join(exc.errors.values())
+            status = exc.status  # 404 not in force, 409 not the current version, 422 incomplete
     items = await run_in_threadpool(_my_documents, request, user.username)
     pending = [i for i in items if i["state"] != ack.CURRENT]
     return render(request, "acknowledgements_mine.html",
-                  {"items": items, "pending": pending, "message": message, "error": error},
-                  status=200 if error is None else 409)  # fmt: skip
+                  {"items": items, "pending": pending, "message": message, "error": error}, status=status)  # fmt: skip
 
 
-def _matrix(request: Request) -> tuple[dict, dict[str, str]]:
+def _matrix(request: Request) -> tuple[dict, dict[str, str], ack.Manual]:
+    """The matrix the query asks for, and the manual it was computed from (read once)."""
     q = request.query_params
     company = request.app.state.company
     filters = {k: q.get(k, "").strip() for k in ("project", "team", "type", "state")}
@@ -178,31 +178,21 @@ def _matrix(request: Request) -> tuple[dict, dict[str, str]]:
         errors["state"] = "state 只能为 missing（只看有未确认文件的人员）"
     if errors:
         raise HTTPError(422, "查询参数有误", errors=errors)
-    store = request.app.state.store
-    documents = _manual(request).in_force(_today(request))
-    if filters["type"]:
-        documents = [d for d in documents if d.type == filters["type"]]
-    users = ack.readers(store.list_users(), filters["project"], filters["team"])
-    result = ack.matrix(users, documents, store.search_acknowledgements())
+    store, manual = request.app.state.store, _manual(request)
+    result = ack.matrix_for(manual, store.list_users(), store.search_acknowledgements(), _today(request),
+                            filters["project"], filters["team"], filters["type"])  # fmt: skip
     if filters["state"] == "missing":
         result["rows"] = [r for r in result["rows"] if r["done"] < r["total"]]
-    return result, filters
+    return result, filters, manual
 
 
 async def matrix_page(request: Request) -> Response:
-    require(request, *MATRIX_ROLES)
-    result, filters = await run_in_threadpool(_matrix, request)
+    require(request, *audit.AUDIT_ROLES)
+    result, filters, manual = await run_in_threadpool(_matrix, request)
     fmt = request.query_params.get("format", "html")
     company = request.app.state.company
-    manual = _manual(request)
     if fmt in ("csv", "xlsx"):
-        table = Table(
-            "文件阅读确认矩阵",
-            ack.LONG_HEADER,
-            ack.long_rows(result, company.project_names()),
-            note=_edition_note(manual),
-            widths=[10, 10, 14, 14, 12, 24, 8, 10, 10, 16, 12, 14],
-        )
+        table = ack.matrix_table(result, company.project_names(), manual)
         name = f"{company.short_name}文件阅读确认{request.app.state.store.now():%Y%m%d}"
         if fmt == "csv":
             return download(export.tables_csv([table]), "text/csv; charset=utf-8", f"{name}.csv")
@@ -213,12 +203,4 @@ async def matrix_page(request: Request) -> Response:
     query = urllib.parse.urlencode({k: v for k, v in filters.items() if v})
     return render(request, "acknowledgements.html",
                   {"result": result, "filters": filters, "types": ack.READ_TYPES, "query": query,
-                   "edition_note": _edition_note(manual), "states": (ack.CURRENT, ack.OUTDATED, ack.MISSING)})  # fmt: skip
-
-
-def _edition_note(manual: ack.Manual) -> str:
-    if manual.edition:
-        return f"现行手册：{manual.edition} 版"
-    if manual.commit:
-        return f"现行手册：提交 {manual.commit[:12]}"
-    return ""
+                   "manual": manual})  # fmt: skip

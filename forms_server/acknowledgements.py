@@ -17,6 +17,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from forms_server.report_tables import Table
+from qms_site.doccontrol import EFFECTIVE
+
+#: Written next to the manual by every build (`qms_site.hooks.editions`), read here.
 CATALOG_FILE = "qms-catalog.json"
 #: Documents people read and confirm; record forms are filled in, not acknowledged.
 READ_TYPES = ("质量手册", "程序文件", "作业指导书")
@@ -32,9 +36,7 @@ class Document:
     title: str
     version: str
     type: str
-    owner: str
     src: str
-    effective: str | None
 
 
 @dataclass(frozen=True)
@@ -46,19 +48,25 @@ class Manual:
     documents: dict[str, dict]
 
     def in_force(self, today: dt.date) -> list[Document]:
-        """受控 documents of the readable types whose effective date has come, by code."""
+        """Effective (受控) documents of the readable types whose effective date has come, by code."""
         found = []
         for code, d in sorted(self.documents.items()):
             effective = d.get("effective")
-            if d.get("status") != "受控" or d.get("type") not in READ_TYPES:
+            if d.get("status") != EFFECTIVE or d.get("type") not in READ_TYPES:
                 continue
             if not effective or effective > today.isoformat():
                 continue
-            found.append(
-                Document(code, d["title"], d["version"], d["type"], d.get("owner", ""),
-                         d.get("src", ""), effective)
-            )  # fmt: skip
+            found.append(Document(code, d["title"], d["version"], d["type"], d.get("src", "")))
         return found
+
+    @property
+    def label(self) -> str:
+        """How pages and exports name this manual: its edition, else its commit ("" if unknown)."""
+        if self.edition:
+            return f"{self.edition} 版"
+        if self.commit:
+            return f"提交 {self.commit[:12]}"
+        return ""
 
 
 class ManualFile:
@@ -120,6 +128,16 @@ def readers(users: list[dict], project: str | None = None, team: str | None = No
     ]
 
 
+def matrix_for(manual: Manual, users: list[dict], acks: list[dict], today: dt.date,
+               project: str = "", team: str = "", type_: str = "") -> dict:  # fmt: skip
+    """The matrix of the documents in force (optionally of one type) for the readers among
+    ``users`` (optionally of one 管理处 or team)."""
+    documents = manual.in_force(today)
+    if type_:
+        documents = [d for d in documents if d.type == type_]
+    return matrix(readers(users, project, team), documents, acks)
+
+
 def matrix(users: list[dict], documents: list[Document], acks: list[dict]) -> dict:
     """Who has confirmed which document in force: rows per reader, totals per document."""
     index = by_reader(acks)
@@ -161,3 +179,12 @@ def long_rows(result: dict, project_names: dict[str, str]) -> list[list]:
 
 LONG_HEADER = ["用户名", "姓名", "管理处", "班组/部门", "文件编号", "文件名称", "现行版本",
                "确认状态", "已确认版本", "确认时间", "阅读版本（手册版次）", "阅读版本（提交）"]  # fmt: skip
+
+
+def matrix_table(result: dict, project_names: dict[str, str], manual: Manual) -> Table:
+    """The matrix as it leaves the system (CSV, Excel, the evidence package)."""
+    note = f"现行文件 {len(result['documents'])} 份"
+    if manual.label:
+        note = f"现行手册：{manual.label}；{note}"
+    return Table("文件阅读确认矩阵", LONG_HEADER, long_rows(result, project_names), note=note,
+                 widths=[10, 10, 14, 14, 12, 24, 8, 10, 10, 16, 12, 14])  # fmt: skip

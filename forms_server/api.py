@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -15,6 +13,7 @@ from forms_server.definitions import FormDef
 from forms_server.errors import HTTPError
 from forms_server.records import Upload, check_upload
 from forms_server.store import Conflict
+from forms_server.validation import parse_iso_date
 from forms_server.views import visible_submission
 
 
@@ -172,7 +171,7 @@ async def list_submissions(request: Request) -> JSONResponse:
         errors["offset"] = "offset 应为不小于 0 的整数"
     for name in ("from", "to"):
         value = q.get(name)
-        if value and not _iso_date(value):
+        if value and parse_iso_date(value) is None:
             errors[name] = f"{name} 应为日期，如 2026-11-21"
     if errors:
         raise HTTPError(422, "查询参数有误", errors=errors)
@@ -190,17 +189,6 @@ async def list_submissions(request: Request) -> JSONResponse:
     )
     page = found[int(offset) : int(offset) + int(limit)]
     return JSONResponse({"total": len(found), "items": [submission_json(request, d) for d in page]})
-
-
-def _iso_date(value: str) -> bool:
-    """YYYY-MM-DD and a real day (2026-02-30 is not; nor is 20261121)."""
-    if not (len(value) == 10 and value[4] == value[7] == "-" and value.replace("-", "").isascii()):
-        return False
-    try:
-        dt.date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
 
 
 async def get_submission(request: Request) -> JSONResponse:

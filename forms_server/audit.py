@@ -8,7 +8,12 @@ chain. This module only presents it, in plain functions.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 
+#: Who audits the system: the quality department, auditors and administrators (the audit
+#: page, the evidence export and the read-confirmation matrix it includes).
+AUDIT_ROLES = ("quality", "auditor", "admin")
 #: Records whose history an auditor opens from the record's page, by URL segment.
 TABLES = {
     "submissions": "记录",
@@ -130,6 +135,8 @@ def entries(history: list[dict]) -> list[dict]:
     return [
         {
             "seq": e["seq"],
+            "table": e["table"],
+            "record": e["record"],
             "at": e["at"],
             "by": e["by"] or "系统",
             "action": action_name(e["action"]),
@@ -139,3 +146,44 @@ def entries(history: list[dict]) -> list[dict]:
         }
         for e in history
     ]
+
+
+def change_lines(entries: list[dict]) -> list[tuple[dict, str, str, str]]:
+    """(entry, field, old, new) for each changed value of `entries`: the lines of a CSV
+    (an entry without changes keeps one line, with empty cells)."""
+    return [(e, *row) for e in entries for row in (e["rows"] or [("", "", "")])]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The history chain's verification in words: the same on the audit page, from the
+    ``verify`` command and in the evidence package."""
+
+    ok: bool
+    finding: str  # 变更历史完整：… or 发现问题：…
+    label: str  # 链头哈希 or 原因
+    value: str  # the head hash or the reason
+    note: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.finding}\n{self.label}\uff1a{self.value}{self.note}"
+
+
+def verdict(result: dict, names: Mapping[tuple[str, str], str] | None = None) -> Verdict:
+    """`Store.verify`'s result for people; ``names`` (`Store.record_numbers`) names the record
+    where the chain breaks."""
+    if result["ok"]:
+        return Verdict(
+            True,
+            f"变更历史完整：共 {result['entries']} 条变更历史，哈希链连续；"
+            f"{result['records']} 条记录与其最后一次变更一致。",
+            "链头哈希",
+            result["head"],
+            "（请记下，日后复核时应仍在链中）",
+        )
+    b = result["broken"]
+    name = (names or {}).get((b["table"], b["record"]))
+    where = f"{b['table']} 第 {b['record']} 号记录{'，' + name if name else ''}，{b['at']}"
+    return Verdict(
+        False, f"发现问题：第 {b['seq']} 条变更历史起不可信（{where}）。", "原因", b["reason"]
+    )

@@ -15,8 +15,6 @@ from forms_server.report_tables import Table
 from forms_server.report_views import download
 from forms_server.views import render
 
-AUDIT_ROLES = ("quality", "auditor", "admin")
-
 
 def _history(request: Request) -> tuple[str, dict, list[dict]]:
     user = principal(request)
@@ -37,7 +35,7 @@ async def record_history_page(request: Request) -> Response:
     number = record["number"]
     if request.query_params.get("format") == "csv":
         rows = [[e["seq"], e["at"], e["by"], e["action"], field, old, new, e["hash"], e["prev"]]
-                for e in entries for field, old, new in (e["rows"] or [("", "", "")])]  # fmt: skip
+                for e, field, old, new in audit.change_lines(entries)]  # fmt: skip
         header = [
             "序号",
             "时间",
@@ -53,11 +51,10 @@ async def record_history_page(request: Request) -> Response:
             [Table(f"{audit.TABLES[table]} {number} 变更历史", header, rows)]
         )
         return download(content, "text/csv; charset=utf-8", f"{number}变更历史.csv")
-    links = {"submissions": f"/submissions/{number}", "complaints": f"/complaints/{number}",
-             "notices": f"/notices/{number}", "reinspections": f"/reinspections/{number}"}  # fmt: skip
+    quoted = urllib.parse.quote(number)
     return render(request, "history.html",
-                  {"kind": audit.TABLES[table], "number": number, "entries": entries, "back": links[table],
-                   "csv": f"/history/{table}/{urllib.parse.quote(number)}?format=csv"})  # fmt: skip
+                  {"kind": audit.TABLES[table], "number": number, "entries": entries, "back": f"/{table}/{quoted}",
+                   "csv": f"/history/{table}/{quoted}?format=csv"})  # fmt: skip
 
 
 async def api_record_history(request: Request) -> JSONResponse:
@@ -67,18 +64,21 @@ async def api_record_history(request: Request) -> JSONResponse:
 
 
 async def audit_page(request: Request) -> Response:
-    require(request, *AUDIT_ROLES)
-    result = None
-    if request.query_params.get("verify"):
-        result = await run_in_threadpool(request.app.state.store.verify)
-    today = request.app.state.store.now().date()
+    require(request, *audit.AUDIT_ROLES)
+    store = request.app.state.store
+
+    def check() -> audit.Verdict:
+        result = store.verify()
+        return audit.verdict(result, {} if result["ok"] else store.record_numbers())
+
+    verdict = await run_in_threadpool(check) if request.query_params.get("verify") else None
+    today = store.now().date()
     return render(request, "audit.html",
-                  {"result": result, "default_from": today.replace(day=1).isoformat(), "default_to": today.isoformat(),
-                   "names": request.app.state.store.record_numbers() if result and not result["ok"] else {}})  # fmt: skip
+                  {"verdict": verdict, "default_from": today.replace(day=1).isoformat(), "default_to": today.isoformat()})  # fmt: skip
 
 
 async def evidence_zip(request: Request) -> Response:
-    user = require(request, *AUDIT_ROLES)
+    user = require(request, *audit.AUDIT_ROLES)
     first, last = request.query_params.get("from", ""), request.query_params.get("to", "")
     errors = evidence.period_problems(first, last)
     if errors:

@@ -9,23 +9,22 @@ Contents (names in Chinese, CSV in UTF-8 with BOM so Excel opens them)::
     报表/<月份>月度质量报告.xlsx    each month of the period, whole company
     报表/投诉统计报告.xlsx  检查得分趋势.xlsx  质量目标完成情况.xlsx   over the period
     文件阅读确认.xlsx               the acknowledgement matrix of the documents in force
-    变更历史.csv                    every history entry made in the period, with its hashes
+    变更历史.csv                    every history entry made in the period: each changed value
+                                  (field, old, new, as on the record's history page) and the hashes
 
 Telephone numbers are masked in the package: it leaves the system.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
-import json
 import zipfile
 
 from forms_server import acknowledgements as ack
 from forms_server import audit, export, report_views, reports, workbook
 from forms_server.records import mask_phone
-from forms_server.report_tables import Table
+from forms_server.validation import parse_iso_date
 
 MAX_MONTHS = 24
 
@@ -35,9 +34,8 @@ def period_problems(date_from: str, date_to: str) -> dict[str, str]:
     errors = {}
     parsed = {}
     for name, value in (("from", date_from), ("to", date_to)):
-        try:
-            parsed[name] = dt.date.fromisoformat(value)
-        except (TypeError, ValueError):
+        parsed[name] = parse_iso_date(value)
+        if parsed[name] is None:
             errors[name] = f"{name} 应为日期，如 2026-11-01"
     if errors:
         return errors
@@ -50,15 +48,6 @@ def period_problems(date_from: str, date_to: str) -> dict[str, str]:
 
 def _months(first: dt.date, last: dt.date) -> list[str]:
     return reports.month_range(first.strftime("%Y-%m"), last.strftime("%Y-%m"))
-
-
-def _csv(header: list[str], rows: list[list]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([export.cell(v) for v in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 def _in(day: str | None, first: str, last: str) -> bool:
@@ -96,29 +85,29 @@ def build(state, date_from: str, date_to: str, by: str, verification: dict) -> b
         )
 
     complaints = [c for c in store.find("complaints") if _in(c.get("received_at"), first, last)]
-    files["投诉.csv"] = _csv(
+    files["投诉.csv"] = export.csv_bytes([
         ["投诉编号", "管理处", "类别", "紧急程度", "业主", "房号", "联系电话", "投诉内容", "受理时间",
          "状态", "班组", "处理人", "满意度", "回访方式", "结案时间", "结案原因"],
-        [[c["number"], names.get(c["project"], c["project"]), c.get("category"), c.get("urgency"),
+        *[[c["number"], names.get(c["project"], c["project"]), c.get("category"), c.get("urgency"),
           c.get("owner_name"), c.get("room"), mask_phone(c["phone"]) if c.get("phone") else "", c.get("content"),
           c.get("received_at"), c.get("state"), c.get("team"), c.get("handler"), c.get("satisfaction"),
           c.get("visit_method"), c.get("closed_at"), c.get("close_reason")] for c in sorted(complaints, key=lambda c: c["number"])],
-    )  # fmt: skip
+    ])  # fmt: skip
     notices = [n for n in store.find("notices") if _in(n.get("issued_on"), first, last)]
-    files["整改通知书.csv"] = _csv(
+    files["整改通知书.csv"] = export.csv_bytes([
         ["通知书编号", "管理处", "责任部门", "不合格项", "程度", "事实描述", "签发人", "签发日期", "整改期限",
          "状态", "第几次通知", "复查记录", "复查结论", "关闭日期", "来源检查", "上一次通知", "再次通知"],
-        [[n["number"], names.get(n["project"], n["project"]), n.get("department"), n.get("item_text"), n.get("severity"),
+        *[[n["number"], names.get(n["project"], n["project"]), n.get("department"), n.get("item_text"), n.get("severity"),
           n.get("description"), n.get("issued_by"), n.get("issued_on"), n.get("deadline"), n.get("status"), n.get("round"),
           n.get("reinspection"), n.get("result"), n.get("closed_on"), n.get("source"), n.get("previous"), n.get("next")]
          for n in sorted(notices, key=lambda n: n["number"])],
-    )  # fmt: skip
+    ])  # fmt: skip
     checks = [r for r in store.find("reinspections") if _in(r.get("at"), first, last)]
-    files["复查记录.csv"] = _csv(
+    files["复查记录.csv"] = export.csv_bytes([
         ["复查编号", "来源检查", "复查人", "复查时间", "复查的通知书", "再次通知"],
-        [[r["number"], r["source"], r.get("by"), r.get("at"), "、".join(r.get("notices", [])),
+        *[[r["number"], r["source"], r.get("by"), r.get("at"), "、".join(r.get("notices", [])),
           "、".join(r.get("reissued", []))] for r in sorted(checks, key=lambda r: r["number"])],
-    )  # fmt: skip
+    ])  # fmt: skip
 
     unit = ("ALL", company.name, list(company.projects))
     for month in months:
@@ -129,26 +118,25 @@ def build(state, date_from: str, date_to: str, by: str, verification: dict) -> b
         files[f"报表/{report_views.KINDS[kind]}.xlsx"] = workbook.workbook(tables, company.name)
 
     manual = state.manual.get()
-    matrix = ack.matrix(ack.readers(store.list_users()), manual.in_force(store.now().date()),
-                        store.search_acknowledgements())  # fmt: skip
+    matrix = ack.matrix_for(
+        manual, store.list_users(), store.search_acknowledgements(), store.now().date()
+    )
     files["文件阅读确认.xlsx"] = workbook.workbook(
-        [Table("文件阅读确认矩阵", ack.LONG_HEADER, ack.long_rows(matrix, names),
-               note=f"导出时的现行文件 {len(matrix['documents'])} 份", widths=[10, 10, 14, 14, 12, 24, 8, 10, 10, 16, 12, 14])],
-        company.name,
-    )  # fmt: skip
+        [ack.matrix_table(matrix, names, manual)], company.name
+    )
 
     numbers = store.record_numbers()
-    history = [e for e in store.search("history") if _in(e["at"], first, last)]
-    files["变更历史.csv"] = _csv(
-        ["序号", "时间", "操作人", "数据表", "记录", "操作", "变更内容", "本条哈希", "上一条哈希"],
-        [[e["seq"], e["at"], e["by"], e["table"], numbers.get((e["table"], e["record"]), e["record"]),
-          audit.action_name(e["action"]),
-          json.dumps(e["changes"], ensure_ascii=False) if e["changes"] else "", e["hash"], e["prev"]]
-         for e in sorted(history, key=lambda e: e["seq"])],
-    )  # fmt: skip
+    period = [e for e in store.search("history") if _in(e["at"], first, last)]
+    history = audit.entries(sorted(period, key=lambda e: e["seq"]))
+    files["变更历史.csv"] = export.csv_bytes([
+        ["序号", "时间", "操作人", "数据表", "记录", "操作", "字段", "原值", "新值", "本条哈希", "上一条哈希"],
+        *[[e["seq"], e["at"], e["by"], e["table"], numbers.get((e["table"], e["record"]), e["record"]),
+           e["action"], field, old, new, e["hash"], e["prev"]] for e, field, old, new in audit.change_lines(history)],
+    ])  # fmt: skip
 
+    verdict = audit.verdict(verification, numbers)
     files = {
-        "说明.txt": _readme(company, first, last, by, store.now(), verification, manual, files),
+        "说明.txt": _readme(company, first, last, by, store.now(), verdict, manual, files),
         **files,
     }
     out = io.BytesIO()
@@ -158,23 +146,15 @@ def build(state, date_from: str, date_to: str, by: str, verification: dict) -> b
     return out.getvalue()
 
 
-def _readme(company, first, last, by, now, verification, manual, files) -> bytes:
-    if verification["ok"]:
-        chain = (f"完整：共 {verification['entries']} 条变更历史，哈希链连续；{verification['records']} 条记录与其最后一次变更一致。\n"
-                 f"链头哈希（请记下，日后复核时应仍在链中）：{verification['head']}")  # fmt: skip
-    else:
-        broken = verification["broken"]
-        chain = (f"发现问题：第 {broken['seq']} 条变更历史（{broken['table']} 第 {broken['record']} 号记录，{broken['at']}）"
-                 f"起不可信。原因：{broken['reason']}")  # fmt: skip
-    edition = manual.edition or (f"提交 {manual.commit[:12]}" if manual.commit else "未知")
+def _readme(company, first, last, by, now, verdict: audit.Verdict, manual, files) -> bytes:
     lines = [
         f"{company.name} 质量管理体系审核证据",
         "",
         f"期间：{first} 至 {last}",
         f"导出：{now.isoformat(timespec='seconds')}，{by}",
-        f"手册版本：{edition}",
+        f"手册版本：{manual.label or '未知'}",
         "",
-        f"变更历史校验：{chain}",
+        str(verdict),
         "",
         "内容：",
         *[f"  {name}" for name in files],

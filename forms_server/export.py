@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Sequence
 
 from forms_server.definitions import FormDef
 
@@ -22,10 +23,15 @@ def cell(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def submissions_csv(rows: list[dict], form: FormDef | None, projects: dict[str, str]) -> bytes:
-    """UTF-8 with BOM so that Excel opens Chinese text correctly."""
+def csv_bytes(rows: Iterable[Sequence]) -> bytes:
+    """Every export's CSV: UTF-8 with BOM so that Excel opens Chinese text correctly, each
+    value a `cell`."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    csv.writer(out).writerows([cell(v) for v in row] for row in rows)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def submissions_csv(rows: list[dict], form: FormDef | None, projects: dict[str, str]) -> bytes:
     header = [
         "记录编号",
         "表格",
@@ -42,7 +48,7 @@ def submissions_csv(rows: list[dict], form: FormDef | None, projects: dict[str, 
     fields = list(form.fields) if form else []
     items = list(form.items) if form else []
     header += [f.label for f in fields] + [f"{i.key} {i.text}" for i in items]
-    writer.writerow(header)
+    lines = [header]
     for doc in rows:
         score = doc.get("score") or {}
         row = [
@@ -62,21 +68,17 @@ def submissions_csv(rows: list[dict], form: FormDef | None, projects: dict[str, 
         for item in items:
             answer = doc.get("items", {}).get(item.key, {})
             row.append(answer.get("result") if "result" in answer else answer.get("count"))
-        writer.writerow([cell(v) for v in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+        lines.append(row)
+    return csv_bytes(lines)
 
 
 def tables_csv(tables) -> bytes:
     """Several report tables in one CSV: each block has its title line, then header and rows."""
-    out = io.StringIO()
-    writer = csv.writer(out)
+    lines: list[Sequence] = []
     for n, table in enumerate(tables):
         if n:
-            writer.writerow([])
-        writer.writerow([cell(table.title)])
-        writer.writerow([cell(h) for h in table.headers])
-        for row in table.rows:
-            writer.writerow([cell(v) for v in row])
+            lines.append([])
+        lines += [[table.title], table.headers, *table.rows]
         if table.note:
-            writer.writerow([cell(table.note)])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+            lines.append([table.note])
+    return csv_bytes(lines)

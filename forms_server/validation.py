@@ -196,14 +196,24 @@ def _number(spec: Field, value: object, projects) -> tuple[object, str | None]:
     return (int(number) if number == number.to_integral() else float(number)), None
 
 
+def parse_iso_date(value: object) -> dt.date | None:
+    """A YYYY-MM-DD date that exists, else None: 2026-02-30 is refused, and so is 20261121
+    (which `date.fromisoformat` accepts since Python 3.11)."""
+    if not isinstance(value, str) or not DATE_RE.fullmatch(value):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 def _date(spec: Field, value: object, projects) -> tuple[object, str | None]:
     if isinstance(value, dt.date):
         value = value.isoformat()
     if not isinstance(value, str) or not DATE_RE.match(value.strip()):
         return None, "应为日期，如 2026-11-21"
-    try:
-        day = dt.date.fromisoformat(value.strip())
-    except ValueError:
+    day = parse_iso_date(value.strip())
+    if day is None:
         return None, f"“{value}”不是有效日期"
     if not 2000 <= day.year <= 2100:
         return None, "日期超出合理范围（2000–2100 年）"

@@ -27,7 +27,6 @@ class History:
     repo: Path
     available: bool = False
     shallow: bool = False
-    head: str = ""
     commits: dict[str, list[Commit]] = field(default_factory=dict)  # path → newest first
     #: Where ``repo`` lies in the repository ("" at its top, else "dir/").
     prefix: str = ""
@@ -86,13 +85,14 @@ def head(repo: Path) -> str:
 def load(repo: Path, paths: list[str]) -> History:
     """Commits touching each of ``paths`` (relative to ``repo``), newest first, in one git call."""
     history = History(repo)
-    top = _git(repo, "rev-parse", "--show-toplevel")
-    if top is None:
+    # One process; git prints the answers in the order asked.
+    found = _git(repo, "rev-parse", "--show-toplevel", "--is-shallow-repository")
+    if found is None:
         return history
+    top, shallow = found.splitlines()
     history.available = True
-    history.shallow = (_git(repo, "rev-parse", "--is-shallow-repository") or "").strip() == "true"
-    history.head = head(repo)
-    prefix = Path(top.strip()).resolve()
+    history.shallow = shallow == "true"
+    prefix = Path(top).resolve()
     offset = repo.resolve().relative_to(prefix).as_posix()
     offset = "" if offset == "." else offset + "/"
     history.prefix = offset
@@ -123,10 +123,11 @@ def load(repo: Path, paths: list[str]) -> History:
     return history
 
 
-def show(repo: Path, sha: str, path: str) -> str | None:
-    return _git(repo, "show", f"{sha}:./{path}")
-
-
 def branch_file(repo: Path, branch: str, path: str) -> str | None:
     """A file of another branch (the published editions) without checking it out."""
     return _git(repo, "show", f"{branch}:{path}")
+
+
+def status(repo: Path, paths: Iterable[str]) -> str | None:
+    """Uncommitted changes to ``paths`` as ``git status --porcelain`` lists them ("" for none)."""
+    return _git(repo, "status", "--porcelain", "--", *paths)

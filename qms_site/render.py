@@ -9,6 +9,7 @@ import html
 import posixpath
 from collections.abc import Iterable
 
+from forms_server.acknowledgements import READ_TYPES
 from qms_site.doccontrol import DRAFT, EFFECTIVE, IN_REVIEW, OBSOLETE, Document
 
 PRINT_NOTICE = "受控文件·打印件为非受控副本，以网站为准"
@@ -28,17 +29,13 @@ def link(target: Document, from_src: str, label: str | None = None) -> str:
     return f"[{_md_escape(text)}]({rel})"
 
 
-#: Document types whose current revision readers confirm (record forms are filled in instead).
-ACKNOWLEDGED_TYPES = ("质量手册", "程序文件", "作业指导书")
-
-
 def acknowledge_box(doc: Document, edition: str, commit: str) -> str:
     """Where the manual's script offers "我已阅读并理解" to a logged-in reader.
 
     It stays hidden when the page is opened without the forms server (a static
     copy), for drafts and obsolete documents, and for roles that do not confirm.
     """
-    if doc.status != EFFECTIVE or doc.type_name not in ACKNOWLEDGED_TYPES:
+    if doc.status != EFFECTIVE or doc.type_name not in READ_TYPES:
         return ""
     attrs = {"code": doc.code, "version": doc.version, "edition": edition, "commit": commit}
     data = " ".join(f'data-{k}="{html.escape(v)}"' for k, v in attrs.items())

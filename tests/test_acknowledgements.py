@@ -148,6 +148,9 @@ def test_the_html_page_confirms_without_script(manual, clients):
     stale = staff.post("/acknowledgements/mine",
                        data={"code": "QP-01", "version": "A/9", "csrf_token": csrf_of(staff)})  # fmt: skip
     assert stale.status_code == 409 and "现行版本是 A/0" in stale.text
+    obsolete = staff.post("/acknowledgements/mine",
+                          data={"code": "QP-02", "version": "A/0", "csrf_token": csrf_of(staff)})  # fmt: skip
+    assert obsolete.status_code == 404 and "没有现行有效的文件 QP-02" in obsolete.text
 
 
 def test_matrix_shows_who_is_missing(manual, env, clients):

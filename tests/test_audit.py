@@ -38,6 +38,7 @@ def test_a_complaints_history_shows_who_changed_what_in_order(clients, env):
     act(worker, "start")
     page = clients["auditor"].get(f"/history/complaints/{NUMBER}")
     assert page.status_code == 200
+    assert f'href="/complaints/{NUMBER}">返回投诉' in page.text
     rows = history_rows(page.text)
     assert [r[:4] for r in rows] == [
         (rows[0][0], "2026-11-21 09:30:00", "staff_ch", "创建"),
@@ -175,6 +176,7 @@ def test_evidence_zip_holds_the_period(clients, app, env):
     register_complaint(clients["staff_ch"])
     two_failures(clients["staff_ch"])
     confirm(clients["staff_ch"])
+    act(clients["staff_ch"], "dispatch", team="工程维修班", handler="王师傅")
     response = clients["auditor"].get("/admin/evidence?from=2026-11-01&to=2026-11-30")
     assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
     z = zipfile.ZipFile(io.BytesIO(response.content))
@@ -197,7 +199,7 @@ def test_evidence_zip_holds_the_period(clients, app, env):
         "期间：2026-11-01 至 2026-11-30" in readme
         and "导出：2026-11-21T09:30:00+08:00，auditor（auditor）" in readme
     )
-    assert "变更历史校验：完整" in readme and "手册版本：2026.1" in readme
+    assert "\n变更历史完整：共 " in readme and "手册版本：2026.1" in readme
     complaints = z.read("投诉.csv").decode("utf-8-sig").splitlines()
     assert len(complaints) == 2 and complaints[1].startswith(
         f"{NUMBER},翠湖花园管理处,维修不及时,紧急,王女士,3-2-801,138****1234,"
@@ -206,8 +208,9 @@ def test_evidence_zip_holds_the_period(clients, app, env):
     assert "138****1234" in records and "13812341234" not in records
     assert len(z.read("整改通知书.csv").decode("utf-8-sig").splitlines()) == 3
     history = z.read("变更历史.csv").decode("utf-8-sig").splitlines()
-    assert history[0] == "序号,时间,操作人,数据表,记录,操作,变更内容,本条哈希,上一条哈希"
+    assert history[0] == "序号,时间,操作人,数据表,记录,操作,字段,原值,新值,本条哈希,上一条哈希"
     assert any(f",complaints,{NUMBER},创建," in line for line in history)
+    assert any(f",complaints,{NUMBER},派工,班组,—,工程维修班," in line for line in history)
     matrix = openpyxl.load_workbook(io.BytesIO(z.read("文件阅读确认.xlsx"))).active
     assert [c.value for c in matrix[4]][:8] == [
         "quality",
@@ -226,6 +229,10 @@ def test_evidence_period_is_checked(clients):
                                       headers={"Accept": "application/json"})  # fmt: skip
     assert response.status_code == 422
     assert response.json()["errors"] == [{"path": "from", "message": "起始日期不能晚于结束日期"}]
+    compact = clients["auditor"].get("/admin/evidence?from=20261101&to=2026-11-30",
+                                     headers={"Accept": "application/json"})  # fmt: skip
+    assert compact.status_code == 422  # Python's date.fromisoformat would take it for 2026-11-01
+    assert compact.json()["errors"] == [{"path": "from", "message": "from 应为日期，如 2026-11-01"}]
     assert (
         clients["auditor"].get("/admin/evidence?from=2024-01-01&to=2026-11-30").status_code == 422
     )
@@ -243,3 +250,5 @@ def test_evidence_command_writes_the_zip(env, password_hash, tmp_path):
     assert "投诉.csv" in zipfile.ZipFile(out).namelist()
     bad = cli(env, "evidence", "--from", "2026-11", "--to", "2026-11-30", "--out", str(out))
     assert bad.returncode == 1 and "--from：from 应为日期" in bad.stderr
+    compact = cli(env, "evidence", "--from", "2026-11-01", "--to", "20261130", "--out", str(out))
+    assert compact.returncode == 1 and "--to：to 应为日期，如 2026-11-01" in compact.stderr

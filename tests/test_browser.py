@@ -115,6 +115,11 @@ def test_staff_reads_searches_and_submits_a_checklist_on_a_phone(open_page, serv
     page.goto("/procedures/qp-10/")
     expect(page.locator("h1")).to_contain_text("QP-10")
     expect(page.locator(".qms-doc-header")).to_contain_text("受控")
+    # Confirm having read it: one click, and the box says so.
+    box = page.locator(".qms-ack")
+    box.get_by_role("button", name=re.compile("我已阅读并理解本文件")).click()
+    expect(box).to_have_attribute("data-state", "已确认")
+    expect(box).to_contain_text("确认阅读本文件")
     # Its flowchart is drawn by the self-hosted mermaid (Material replaces the code block by
     # a div.mermaid holding the drawing in a closed shadow root).
     expect(page.locator("div.mermaid").first).to_be_visible(timeout=15_000)

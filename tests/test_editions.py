@@ -191,6 +191,37 @@ def test_confirmations_record_the_edition_read(repo):
     assert f'data-edition="2026.2" data-commit="{head}"' in box
 
 
+def build(project: Path) -> None:
+    """`make build` as a user types it."""
+    run(project, "make", "-o", f"{VENV}/.installed", "build", f"VENV={VENV}")
+
+
+def live_manual(repo: Path) -> tuple[dict, str, str]:
+    """site/ (the manual the server shows at /): its catalog, QP-01's confirmation box and page."""
+    catalog = json.loads((repo / "site" / "qms-catalog.json").read_text("utf-8"))
+    qp01 = (repo / "site" / "procedures" / "qp-01" / "index.html").read_text("utf-8")
+    return catalog, re.search(r'<div class="qms-ack" ([^>]*)>', qp01).group(1), qp01
+
+
+def test_the_live_manual_knows_its_edition_until_the_tree_changes(repo):
+    head = run(repo, "git", "rev-parse", "HEAD").stdout.strip()
+    catalog, box, qp01 = live_manual(repo)  # as `make release` left it
+    assert (catalog["edition"], catalog["commit"]) == ("2026.2", head)
+    assert f'data-edition="2026.2" data-commit="{head}"' in box
+    assert not re.search(r'"provider":\s*"mike"', qp01)  # no version selector at /
+    build(repo)  # a later `make build` (or `make serve`) of the released commit
+    assert live_manual(repo)[:2] == (catalog, box)
+    path = repo / "docs" / "procedures" / "qp-03.md"
+    path.write_text(path.read_text("utf-8") + "\n补充。\n", "utf-8")
+    try:
+        build(repo)  # the documents' metadata is unchanged, the text is not
+        catalog, box, _ = live_manual(repo)
+        assert (catalog["edition"], catalog["commit"]) == (None, head)
+        assert f'data-edition="" data-commit="{head}"' in box
+    finally:
+        run(repo, "git", "checkout", "--", "docs/procedures/qp-03.md")
+
+
 def test_the_server_serves_every_edition(repo, tmp_path, password_hash):
     env = make_env(tmp_path)
     env.settings = dataclasses.replace(env.settings, editions_dir=repo / "editions")

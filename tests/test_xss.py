@@ -319,7 +319,7 @@ def test_acknowledging_an_unknown_document_names_it_escaped(world):
     staff = world.clients["staff_ch"]
     response = staff.post("/acknowledgements/mine",
                           data={"code": PAYLOAD, "version": "A/0", "csrf_token": csrf_of(staff)})  # fmt: skip
-    inert(response, f"没有现行有效的文件 {PAYLOAD}", status=409)
+    inert(response, f"没有现行有效的文件 {PAYLOAD}", status=404)
 
 
 # Reflected input -------------------------------------------------------------------------------

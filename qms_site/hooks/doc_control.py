@@ -11,19 +11,20 @@ Configuration (``mkdocs.yml``)::
         controlled_dirs: [manual, procedures, instructions]
         forms_dir: data/forms          # relative to mkdocs.yml
         overdue_review: warn           # or "error" (env QMS_OVERDUE_REVIEW)
+        editions_branch: editions      # where mike publishes the editions
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
 from qms_site import catalog as catalog_module
-from qms_site import githistory, render
+from qms_site import edition as edition_module
+from qms_site import render
 from qms_site.doccontrol import OBSOLETE
 
 # Overdue reviews are advisory unless the strict setting is on. They are logged
@@ -41,8 +42,8 @@ DEFAULT_SETTINGS = {
     "controlled_dirs": ["manual", "procedures", "instructions"],
     "forms_dir": "data/forms",
     "overdue_review": "warn",
+    "editions_branch": "editions",
 }
-_build = {"edition": "", "commit": ""}
 
 
 # Hooks -----------------------------------------------------------------------
@@ -74,8 +75,9 @@ def on_config(config):
         raise PluginError(f"文件控制检查未通过，共 {len(catalog.errors)} 个问题：\n{lines}")
     catalog_module.publish(catalog)
     # What a reader's confirmation records as "read in": the edition and the commit.
-    _build["edition"] = os.environ.get("MIKE_DOCS_VERSION", "")
-    _build["commit"] = githistory.head(project_dir)
+    edition_module.publish(
+        edition_module.decide(project_dir, settings["editions_branch"], catalog.documents)
+    )
 
     if not config.nav:
         config.nav = _navigation(catalog, docs_dir, settings["controlled_dirs"])
@@ -88,11 +90,12 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     if doc is None:
         return markdown
     today = dt.date.today()
+    build = edition_module.published()
     return (
         f"# {render.page_title(doc)}\n\n"
         + render.header(doc, today, catalog.get)
         + "\n"
-        + render.acknowledge_box(doc, _build["edition"], _build["commit"])
+        + render.acknowledge_box(doc, build.edition or "", build.commit)
         + "\n"
         + markdown
         + "\n"

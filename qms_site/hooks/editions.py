@@ -6,81 +6,52 @@
   edition (added, revised with old → new version, summary and approver,
   obsoleted). The previous edition's documents are read from the editions
   branch, where each edition keeps its ``qms-catalog.json``.
-* Every build writes ``qms-catalog.json`` (documents and current versions): the
-  next edition compares against it, and the forms server reads it to know
-  which version of each document is current.
+* Every build writes ``qms-catalog.json`` (edition, commit, documents and current
+  versions): the next edition compares against it, and the forms server reads it
+  to know which version of each document is current.
+
+Which edition a build is (`qms_site.edition`) is decided once, by the doc-control hook.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from mkdocs.structure.files import File, Files
 
-from qms_site import catalog as catalog_module
-from qms_site import githistory, revisions
-
-EDITION_ENV = "MIKE_DOCS_VERSION"
-CATALOG_FILE = "qms-catalog.json"
+from forms_server.acknowledgements import CATALOG_FILE
+from qms_site import edition as edition_module
+from qms_site import revisions
 
 # Hooks -----------------------------------------------------------------------
 
 
 def on_config(config):
-    if os.environ.get(EDITION_ENV):
+    if edition_module.mike_edition():
         config.extra["version"] = {"provider": "mike", "default": "latest"}
     return config
 
 
 def on_files(files: Files, config) -> Files:
-    catalog = catalog_module.published()
-    edition = os.environ.get(EDITION_ENV) or None
-    previous, before = _previous_edition(config, edition)
-    current = revisions.catalog_json(catalog.documents)
-    changes = revisions.edition_changes(before, current) if before is not None else None
-    content = revisions.release_notes_page(edition, previous, changes)
+    build = edition_module.published()
+    previous = build.editions.before(build.edition)
+    before = build.editions.catalog(previous) if previous else None
+    documents = before.get("documents") if before else None
+    changes = (
+        revisions.edition_changes(documents, build.documents)
+        if isinstance(documents, list)
+        else None
+    )
+    content = revisions.release_notes_page(build.edition, previous, changes)
     if files.get_file_from_path("release-notes.md") is None:
         files.append(File.generated(config, "release-notes.md", content=content))
     return files
 
 
 def on_post_build(config) -> None:
-    catalog = catalog_module.published()
-    project = Path(config.config_file_path).resolve().parent
-    data = {
-        "edition": os.environ.get(EDITION_ENV) or None,
-        "commit": githistory.head(project) or None,
-        "documents": revisions.catalog_json(catalog.documents),
-    }
+    build = edition_module.published()
+    data = {"edition": build.edition, "commit": build.commit or None, "documents": build.documents}
     Path(config.site_dir, CATALOG_FILE).write_text(
         json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8"
     )
-
-
-# Helpers ---------------------------------------------------------------------
-
-
-def _previous_edition(config, edition: str | None) -> tuple[str | None, list[dict] | None]:
-    """The edition before ``edition`` (or the newest, for an unpublished build) and its documents."""
-    project = Path(config.config_file_path).resolve().parent
-    branch = (config.extra.get("doc_control") or {}).get("editions_branch", "editions")
-    raw = githistory.branch_file(project, branch, "versions.json")
-    if not raw:
-        return None, None
-    try:
-        versions = [v["version"] for v in json.loads(raw)]
-    except (ValueError, KeyError, TypeError):
-        return None, None
-    if edition in versions:
-        index = versions.index(edition)
-        versions = versions[index + 1 :]
-    if not versions:
-        return None, None
-    previous = versions[0]
-    text = githistory.branch_file(project, branch, f"{previous}/{CATALOG_FILE}")
-    try:
-        return previous, json.loads(text)["documents"] if text else None
-    except (ValueError, KeyError, TypeError):
-        return previous, None

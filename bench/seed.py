@@ -30,9 +30,8 @@ def seed(root: Path, records: int) -> Seeded:
     submissions."""
     server = Server(root, forms_dir=PROJECT_DIR / "data" / "forms")
     token = server.add_user_with_token()["Authorization"].removeprefix("Bearer ")
-    tables = journal.read_snapshot(
-        server.data_dir
-    )  # the CLI's clean stop compacted everything into it
+    # The CLI's clean stop compacted everything into the snapshot.
+    tables = journal.read_snapshot(server.data_dir)
     meta = tables.pop("_meta")["1"]
     record = sample_record()
     tables["submissions"] = {str(i + 1): stored(record, i) for i in range(records)}

@@ -292,7 +292,13 @@ class Store:
         left in the oldest generation, each full collection would walk all of them, and
         the writes that trigger one would wait for as long as the data is large. Done on
         load and every `freeze_every` commits, so the collector only ever walks the
-        objects of the last few hundred commits (a pause of a few milliseconds)."""
+        objects of the last few hundred commits (a pause of a few milliseconds).
+
+        The cost: whatever other requests hold at that moment is frozen too, and a frozen
+        object that later becomes cyclic garbage is never collected (reference counting
+        still frees the rest). Measured: 3 000 API submissions, 8 at a time, a third refused
+        by validation, a freeze every 50 commits; afterwards `gc.unfreeze(); gc.collect()`
+        found no cyclic garbage. Rerun that check if request handling changes a lot."""
         if not self._freezing.acquire(blocking=False):
             return  # another thread is doing it
         try:

@@ -35,9 +35,9 @@ from forms_server.store import Store
 from tests.serverkit import Server
 
 
-def longest_journal(data_dir: Path, quick: bool) -> int:
+def longest_journal(data_dir: Path, quick: bool) -> tuple[int, int]:
     """Commit the benchmark record until the snapshot rule would write a snapshot; returns
-    the commits. Quick mode ignores the minimum number of commits (20 000, far more than
+    the commits and the bytes of their lines. Quick mode ignores the minimum number of commits (20 000, far more than
     the data of a quick run): the journal is as large as the snapshot."""
     # Filling a journal, not timing it: no fsync per commit (the files are synced before
     # the starts are timed), and no snapshot.
@@ -49,8 +49,10 @@ def longest_journal(data_dir: Path, quick: bool) -> int:
     while not store._compaction_due():
         store.add_submission(record, by="bench")
         commits += 1
+    assert store._writer is not None
+    written = store._writer.size
     store.close(compact=False)
-    return commits
+    return commits, written
 
 
 def main(quick: bool = False) -> None:
@@ -64,7 +66,7 @@ def main(quick: bool = False) -> None:
         empty = seed.seed(root / "empty", 0)
         # In a process of its own: the memory of the records is gone before the starts are timed.
         with multiprocessing.get_context("spawn").Pool(1) as pool:
-            commits = pool.apply(longest_journal, (logged.server.data_dir, quick))
+            commits, log_size = pool.apply(longest_journal, (logged.server.data_dir, quick))
         open_db(str(root / "reference.sqlite"), records).close()
         os.sync()
         servers = {
@@ -88,7 +90,6 @@ def main(quick: bool = False) -> None:
                 times[name].append(servers[name].start(timeout=600))
                 servers[name].kill()
         size = journal.snapshot_size(full.server.data_dir)
-        log_size = sum(p.stat().st_size for _, p in journal.journal_files(logged.server.data_dir))
     finally:
         for server in servers.values():
             server.kill()

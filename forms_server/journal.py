@@ -3,7 +3,8 @@
 Layout of ``QMS_DATA_DIR``::
 
     qms.json                the snapshot: a plain TinyDB JSON database
-    journal-000007.jsonl    changes since the snapshot, one fsync'd JSON line per commit
+    journal-000007.jsonl    changes since the snapshot, one fsync'd JSON line per commit,
+                            then zeros: space filled ahead (`PREALLOCATE`)
     qms.lock                held (flock) by the one process that owns the directory
     attachments/            uploaded photos, one file per attachment id
 
@@ -102,21 +103,30 @@ def snapshot_size(data_dir: Path) -> int:
         return 0
 
 
-def read_journal(path: Path) -> Iterator[dict]:
-    """Complete commits of one journal file, in order; cuts off a torn final line."""
+def read_journal(path: Path) -> Iterator[tuple[dict, int]]:
+    """Complete commits of one journal file, in order, each with the bytes of its line.
+
+    The file may end in zeros: space the writer filled ahead and had not used yet. The
+    final write, if the process died before it finished (so before acknowledging it), is
+    cut off with a warning: a line without its newline, a last line that does not parse,
+    or a line with zeros in it. The blocks of one write reach the disk in any order, so
+    that write may show a hole of zeros, then its end, then a complete line of its own;
+    no acknowledged line can hold a zero byte (JSON escapes it), so from the first line
+    with one on, everything belongs to the unfinished write.
+    """
     with path.open("rb+") as f:
-        data = f.read()
+        lines = f.read().split(b"\n")
+        tail = lines.pop()  # after the last newline: zeros, or a write cut short
+        torn = bool(tail.strip(b"\0"))
         offset = 0
-        lines = data.split(b"\n")
         for number, raw in enumerate(lines, start=1):
-            if number == len(lines):
-                if raw:  # no newline: the write of this commit never finished
-                    _cut_torn_tail(f, offset, path, number, "写入不完整（进程在写入时中断）")
+            if b"\0" in raw:
+                _cut_torn_tail(f, offset, path, number, "写入不完整（进程在写入时中断）")
                 return
             try:
                 entry = json.loads(raw)
             except ValueError:
-                if number == len(lines) - 1:
+                if number == len(lines) and not torn:
                     # A complete-looking but unparsable last line is also a torn write.
                     _cut_torn_tail(f, offset, path, number, "内容损坏（写入中断）")
                     return
@@ -124,13 +134,15 @@ def read_journal(path: Path) -> Iterator[dict]:
                     f"日志文件 {path} 第 {number} 行已损坏，而其后还有数据；为避免丢失记录，服务不启动。请从备份恢复。"
                 ) from None
             offset += len(raw) + 1
-            yield entry
+            yield entry, len(raw) + 1
+        if torn:  # no newline: the write of this commit never finished
+            _cut_torn_tail(f, offset, path, len(lines) + 1, "写入不完整（进程在写入时中断）")
 
 
 def _cut_torn_tail(f, offset: int, path: Path, number: int, what: str) -> None:
     """A commit whose line was not completely written was never acknowledged: cut it off."""
     log.warning("%s：第 %d 行%s，已截去；该提交未曾确认。", path.name, number, what)
-    f.truncate(offset)
+    f.truncate(offset)  # the preallocated zeros too: a journal file is written once
     f.flush()
     os.fsync(f.fileno())
 
@@ -141,39 +153,76 @@ def _cut_torn_tail(f, offset: int, path: Path, number: int, what: str) -> None:
 sync_data = getattr(os, "fdatasync", os.fsync)
 
 
+#: A journal file grows in steps of this many bytes, written as zeros and synced before
+#: commits use them (as PostgreSQL fills a WAL segment with zeros when it creates one):
+#: a commit then overwrites blocks the file already has, and its fdatasync need not also
+#: record a new file size in the filesystem's own journal. Measured on ext4 (2 CPUs, a
+#: virtual disk): write + fdatasync of a 2.7 KB line, 0.18–0.23 ms appended, 0.12–0.14 ms
+#: into zero-filled space.
+PREALLOCATE = 4 << 20
+
+
 class JournalWriter:
-    """Appends commit lines to the current journal file and makes them durable."""
+    """Writes commit lines to a new journal file and makes them durable."""
 
     def __init__(self, data_dir: Path, index: int):
         self.data_dir = data_dir
         self.index = index
         self.path = data_dir / f"journal-{index:06d}.jsonl"
         try:
-            self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            # A new file: one a start replayed is never written again (the next index is).
+            self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except OSError as exc:
             raise StorageError(f"无法写入数据目录 {data_dir}：{_reason(exc)}") from exc
         fsync_dir(data_dir)
-        self.size = os.fstat(self.fd).st_size
+        self.size = 0  # bytes of complete lines; zeros follow up to `allocated`
+        self.allocated = 0
+        self.preallocate = True  # until a step finds no room on the disk
         self.lines = 0
 
     def append(self, payload: bytes, count: int) -> None:
         """Write complete lines and fsync; on failure cut the file back so nothing partial stays."""
+        end = self.size + len(payload)
         try:
-            written = os.write(self.fd, payload)
+            if end > self.allocated and self.preallocate:
+                self._preallocate(end)
+            written = os.pwrite(self.fd, payload, self.size)
             if written != len(payload):
                 # A regular file is written short only when the disk (or the quota, or the
                 # process's file-size limit) is full.
                 raise OSError(errno.ENOSPC, "short write")
             sync_data(self.fd)
         except OSError as exc:
-            try:
-                os.ftruncate(self.fd, self.size)
-                os.fsync(self.fd)
-            except OSError:
-                pass
+            self._cut_back()
             raise StorageError(f"记录未能保存：{_reason(exc)}") from exc
-        self.size += len(payload)
+        self.size = end
+        self.allocated = max(self.allocated, end)
         self.lines += count
+
+    def _preallocate(self, end: int) -> None:
+        """Zeros from `allocated` to at least one step further, on the disk. Without room
+        for them, this file goes on growing by each commit's own lines."""
+        target = max(end, self.allocated + PREALLOCATE)
+        zeros = bytes(target - self.allocated)
+        try:
+            if os.pwrite(self.fd, zeros, self.allocated) != len(zeros):
+                raise OSError(errno.ENOSPC, "short write")
+            sync_data(self.fd)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+                raise
+            self._cut_back()
+            self.preallocate = False
+            return
+        self.allocated = target
+
+    def _cut_back(self) -> None:
+        try:
+            os.ftruncate(self.fd, self.size)
+            os.fsync(self.fd)
+        except OSError:
+            pass
+        self.allocated = self.size
 
     def close(self) -> None:
         os.close(self.fd)

@@ -244,14 +244,14 @@ class Store:
         last = covered
         files = journal.journal_files(self.data_dir)
         for _, path in files:
-            for entry in journal.read_journal(path):
+            for entry, size in journal.read_journal(path):
                 self._older_commits += 1
+                self._older_bytes += size
                 number = int(entry["n"])
                 if number <= covered:
                     continue
                 self._apply(entry["ops"], index=False)
                 last = number
-        self._older_bytes = sum(path.stat().st_size for _, path in files)
         self._next_commit = last + 1
         self._applied = last
         index = files[-1][0] + 1 if files else 1

@@ -103,20 +103,98 @@ def test_a_clean_close_after_a_crash_folds_the_replayed_journal_in(tmp_path):
     db.close()
 
 
+def lines_of(path) -> bytes:
+    """A journal file's lines, without the zeros preallocated after them."""
+    return path.read_bytes().rstrip(b"\0")
+
+
+def write_at_end(path, data: bytes) -> None:
+    """What a write cut short leaves: bytes after the last complete line, over the zeros."""
+    end = len(lines_of(path))
+    with path.open("r+b") as f:
+        f.seek(end)
+        f.write(data)
+
+
 def test_torn_final_line_is_cut_with_a_warning(tmp_path, caplog):
     s = Store(tmp_path / "db", clock).open()
     s.add_submission(record(), "chen")
     path = s._writer.path
     crash(s)
-    with path.open("ab") as f:
-        f.write(b'{"n": 2, "ops": [{"t": "submissions", "id": "2", "doc": {"numb')
-    size_before = path.stat().st_size
+    complete = lines_of(path)
+    write_at_end(path, b'{"n": 2, "ops": [{"t": "submissions", "id": "2", "doc": {"numb')
     with caplog.at_level(logging.WARNING, logger="qms.store"):
         again = Store(tmp_path / "db", clock).open()
     assert "第 2 行写入不完整" in caplog.text
     assert [d["number"] for d in again.find_submissions()] == ["QR-10-03-20261121-0001"]
-    assert path.stat().st_size < size_before
+    assert path.read_bytes() == complete  # cut back to the complete lines
     again.close()
+
+
+def test_a_final_write_with_a_hole_is_cut_whole(tmp_path, caplog):
+    """The blocks of one write reach the disk in any order: after a crash, the last
+    (never acknowledged) write may show zeros where its first block should be, then its
+    end, then a complete line of the same write. Acknowledged lines hold no zeros, so
+    from the first line with zeros on, everything is cut."""
+    s = Store(tmp_path / "db", clock).open()
+    s.add_submission(record(), "chen")
+    path = s._writer.path
+    crash(s)
+    complete = lines_of(path)
+    later = json.loads(complete)
+    later["n"] = 3
+    for op in later["ops"]:
+        op["id"] = "3" if op["t"] == "submissions" else op["id"]
+    write_at_end(path, b"\0" * 4096 + b'"}]}\n' + json.dumps(later).encode() + b"\n")
+    with caplog.at_level(logging.WARNING, logger="qms.store"):
+        again = Store(tmp_path / "db", clock).open()
+    assert "第 2 行写入不完整" in caplog.text
+    assert [d["number"] for d in again.find_submissions()] == ["QR-10-03-20261121-0001"]
+    assert path.read_bytes() == complete
+    again.close()
+
+
+def test_journal_files_grow_in_zero_filled_steps(tmp_path, monkeypatch):
+    """Space for the next commits is written (zeros) and synced ahead, so that a commit's
+    fdatasync need not also record a new file size."""
+    monkeypatch.setattr(journal, "PREALLOCATE", 4096)
+    s = Store(tmp_path / "db", clock).open()
+    path = s._writer.path
+    sizes = []
+    for _ in range(12):
+        s.add_submission(record(), "chen")
+        sizes.append(path.stat().st_size)
+        assert s._writer.size == len(lines_of(path))
+    assert all(size % 4096 == 0 for size in sizes)
+    assert sizes[0] == 4096 and sizes[-1] > 4096  # grown again when the first step was used
+    assert lines_of(path).count(b"\n") == 12
+    crash(s)
+    with Store(tmp_path / "db", clock) as again:
+        assert len(again.find_submissions()) == 12
+
+
+def test_without_room_to_preallocate_each_commit_takes_what_it_needs(tmp_path, monkeypatch):
+    """Nearly full disk: zero-filling a step fails, the file is cut back and the commit
+    written as a plain append; the rest of the file goes on that way."""
+    step = journal.PREALLOCATE
+    pwrite = journal.os.pwrite
+
+    def short_of_space(fd, data, offset):
+        if len(data) >= step:
+            pwrite(fd, data[: step // 2], offset)  # what fitted
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return pwrite(fd, data, offset)
+
+    monkeypatch.setattr(journal.os, "pwrite", short_of_space)
+    s = Store(tmp_path / "db", clock).open()
+    for _ in range(3):
+        s.add_submission(record(), "chen")
+    path = s._writer.path
+    assert path.read_bytes() == lines_of(path) and path.stat().st_size == s._writer.size
+    crash(s)
+    monkeypatch.undo()
+    with Store(tmp_path / "db", clock) as again:
+        assert len(again.find_submissions()) == 3
 
 
 def test_damage_before_the_end_refuses_to_start(tmp_path):
@@ -125,7 +203,7 @@ def test_damage_before_the_end_refuses_to_start(tmp_path):
         s.add_submission(record(), "chen")
     path = s._writer.path
     crash(s)
-    lines = path.read_bytes().split(b"\n")
+    lines = lines_of(path).split(b"\n")
     lines[1] = b"garbage"
     path.write_bytes(b"\n".join(lines))
     with pytest.raises(StorageError, match=r"journal-000001\.jsonl 第 2 行已损坏"):
@@ -134,16 +212,17 @@ def test_damage_before_the_end_refuses_to_start(tmp_path):
 
 def test_full_disk_stores_nothing_and_recovers(store, monkeypatch):
     store.add_submission(record(), "chen")
-    size = store._writer.path.stat().st_size
+    path = store._writer.path
+    complete = lines_of(path)
 
-    def no_space(fd, data):
+    def no_space(fd, data, offset):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(journal.os, "write", no_space)
+    monkeypatch.setattr(journal.os, "pwrite", no_space)
     with pytest.raises(StorageError, match="记录未能保存：磁盘空间不足"):
         store.add_submission(record(), "chen")
     monkeypatch.undo()
-    assert store._writer.path.stat().st_size == size
+    assert path.read_bytes() == complete  # cut back to the acknowledged line, zeros too
     assert len(store.find_submissions()) == 1
     # After space is freed the store carries on, with an intact history chain.
     store.add_submission(record(), "chen")
@@ -388,7 +467,7 @@ def test_a_changed_journal_line_is_named(tmp_path):
         s.add_submission(record(), "chen")
     crash(s)
     (path,) = (tmp_path / "db").glob("journal-*.jsonl")
-    lines = path.read_text("utf-8").splitlines()
+    lines = lines_of(path).decode("utf-8").splitlines()
     entry = json.loads(lines[1])
     for op in entry["ops"]:
         if op["t"] == "history":

@@ -198,21 +198,3 @@ def check_form_procedures(catalog: Catalog) -> list[Problem]:
                 )
             )
     return problems
-
-
-# The catalog of the build in progress ----------------------------------------
-# The doc-control hook reads and checks the documents once per build; the macros
-# module renders the register from that same result instead of reading again.
-
-_published: Catalog | None = None
-
-
-def publish(catalog: Catalog) -> None:
-    global _published
-    _published = catalog
-
-
-def published() -> Catalog:
-    if _published is None:
-        raise RuntimeError("文件目录尚未加载：doc_control 钩子必须在 mkdocs.yml 的 hooks 中启用")
-    return _published

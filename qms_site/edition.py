@@ -96,20 +96,3 @@ def _same_as_published(
             changed = githistory.status(project, SOURCES)
             return version if changed == "" else None
     return None
-
-
-# The build in progress -------------------------------------------------------
-# The doc-control hook decides once per build; the editions hook reads the same.
-
-_published: Build | None = None
-
-
-def publish(build: Build) -> None:
-    global _published
-    _published = build
-
-
-def published() -> Build:
-    if _published is None:
-        raise RuntimeError("手册版本尚未确定：doc_control 钩子必须在 mkdocs.yml 的 hooks 中启用")
-    return _published

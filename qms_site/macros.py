@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from qms_site import render
-from qms_site.catalog import published
+from qms_site import building, render
 
 SYMBOLS = {">=": "≥", ">": ">", "<": "<", "<=": "≤"}
 
@@ -26,7 +25,7 @@ def define_env(env) -> None:
     @env.macro
     def document_register() -> str:
         """受控文件清单: every controlled document, grouped by type, with an archive."""
-        return render.register(published().grouped(), current_src(), dt.date.today())
+        return render.register(building.catalog().grouped(), current_src(), dt.date.today())
 
     @env.macro
     def target(objective: dict) -> str:
@@ -44,7 +43,7 @@ def define_env(env) -> None:
         On a controlled page the code must also be declared in its ``references``
         or ``records``, so that the metadata lists every document the page relies on.
         """
-        catalog = published()
+        catalog = building.catalog()
         doc = catalog.get(code)
         if doc is None:
             raise ValueError(f"ref(): 文件编号 {code} 不存在（页面 {current_src()}）")

@@ -22,9 +22,9 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
+from qms_site import building, render
 from qms_site import catalog as catalog_module
 from qms_site import edition as edition_module
-from qms_site import render
 from qms_site.doccontrol import OBSOLETE
 
 # Overdue reviews are advisory unless the strict setting is on. They are logged
@@ -73,10 +73,9 @@ def on_config(config):
     if catalog.errors:
         lines = "\n".join(f"  - {p}" for p in catalog.errors)
         raise PluginError(f"文件控制检查未通过，共 {len(catalog.errors)} 个问题：\n{lines}")
-    catalog_module.publish(catalog)
     # What a reader's confirmation records as "read in": the edition and the commit.
-    edition_module.publish(
-        edition_module.decide(project_dir, settings["editions_branch"], catalog.documents)
+    building.publish(
+        catalog, edition_module.decide(project_dir, settings["editions_branch"], catalog.documents)
     )
 
     if not config.nav:
@@ -85,12 +84,12 @@ def on_config(config):
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
-    catalog = catalog_module.published()
+    catalog = building.catalog()
     doc = catalog.by_src(page.file.src_uri)
     if doc is None:
         return markdown
     today = dt.date.today()
-    build = edition_module.published()
+    build = building.edition()
     return (
         f"# {render.page_title(doc)}\n\n"
         + render.header(doc, today, catalog.get)

@@ -21,8 +21,8 @@ from pathlib import Path
 from mkdocs.structure.files import File, Files
 
 from forms_server.acknowledgements import CATALOG_FILE
+from qms_site import building, revisions
 from qms_site import edition as edition_module
-from qms_site import revisions
 
 # Hooks -----------------------------------------------------------------------
 
@@ -34,7 +34,7 @@ def on_config(config):
 
 
 def on_files(files: Files, config) -> Files:
-    build = edition_module.published()
+    build = building.edition()
     previous = build.editions.before(build.edition)
     before = build.editions.catalog(previous) if previous else None
     documents = before.get("documents") if before else None
@@ -50,7 +50,7 @@ def on_files(files: Files, config) -> Files:
 
 
 def on_post_build(config) -> None:
-    build = edition_module.published()
+    build = building.edition()
     data = {"edition": build.edition, "commit": build.commit or None, "documents": build.documents}
     Path(config.site_dir, CATALOG_FILE).write_text(
         json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8"

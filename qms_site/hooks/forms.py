@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from mkdocs.structure.files import File, Files
 
-from qms_site import catalog as catalog_module
+from qms_site import building
 from qms_site.formpage import record_page
 
 # Hooks -----------------------------------------------------------------------
 
 
 def on_files(files: Files, config) -> Files:
-    for form in catalog_module.published().forms.values():
+    for form in building.catalog().forms.values():
         src = f"records/{form.code.lower()}.md"
         if files.get_file_from_path(src) is None:
             files.append(File.generated(config, src, content=_page(form)))

@@ -12,8 +12,7 @@ import yaml
 from mkdocs.structure.files import File, Files
 
 from forms_server.definitions import load_yaml
-from qms_site import catalog as catalog_module
-from qms_site import githistory, revisions
+from qms_site import building, githistory, revisions
 from qms_site.catalog import split_front_matter
 from qms_site.redline import redline
 
@@ -23,7 +22,7 @@ log = logging.getLogger("mkdocs.hooks.history")
 
 
 def on_files(files: Files, config) -> Files:
-    catalog = catalog_module.published()
+    catalog = building.catalog()
     project = Path(config.config_file_path).resolve().parent
     history = githistory.load(project, [d.path for d in catalog.documents])
     if not history.complete:

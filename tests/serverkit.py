@@ -249,3 +249,19 @@ def crash_cycles(root: Path, cycles: int, clients: int, seconds: float, report=N
                 "missing": missing, "duplicates": duplicates}  # fmt: skip
     finally:
         server.kill()
+
+
+# Journal files ---------------------------------------------------------------------
+
+
+def lines_of(path) -> bytes:
+    """A journal file's lines, without the zeros preallocated after them."""
+    return path.read_bytes().rstrip(b"\0")
+
+
+def write_at_end(path, data: bytes) -> None:
+    """What a write cut short leaves: bytes after the last complete line, over the zeros."""
+    end = len(lines_of(path))
+    with path.open("r+b") as f:
+        f.seek(end)
+        f.write(data)

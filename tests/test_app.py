@@ -7,7 +7,7 @@ import re
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import PASSWORD, add_users, csrf_of, login, number_of
+from tests.conftest import PASSWORD, app_with, csrf_of, login, number_of
 
 GOOD = {
     "f.project": "CH",
@@ -197,9 +197,7 @@ def test_a_resubmitted_form_is_stored_once(clients, app):
 
 
 def test_data_survives_a_restart(env, password_hash):
-    store = env.open_store()
-    add_users(store, password_hash)
-    app = env.app(store)
+    app = app_with(env, password_hash)
     with TestClient(app):
         number = number_of(submit(login(app, "staff_ch")))
     again = env.app()

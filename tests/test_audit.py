@@ -13,7 +13,7 @@ import zipfile
 import openpyxl
 from starlette.testclient import TestClient
 
-from tests.conftest import ROOT, add_users, bearer, login, number_of
+from tests.conftest import ROOT, app_with, bearer, login, number_of
 from tests.test_acknowledgements import MANUAL, confirm, publish
 from tests.test_api import check
 from tests.test_workflows import NUMBER, act, register_complaint, two_failures
@@ -102,9 +102,7 @@ def test_verification_page_reports_an_intact_chain(clients):
 
 def populate(env, password_hash) -> None:
     """A stopped server's data directory: users, a complaint registered and dispatched."""
-    store = env.open_store()
-    add_users(store, password_hash)
-    app = env.app(store)
+    app = app_with(env, password_hash)
     with TestClient(app):
         register_complaint(login(app, "staff_ch"))
         act(login(app, "staff_ch"), "dispatch", team="工程维修班", handler="王师傅")
@@ -199,7 +197,9 @@ def test_evidence_zip_holds_the_period(clients, app, env):
         "期间：2026-11-01 至 2026-11-30" in readme
         and "导出：2026-11-21T09:30:00+08:00，auditor（auditor）" in readme
     )
-    assert "\n变更历史完整：共 " in readme and "手册版本：2026.1" in readme
+    entries = app.state.store.verify()["entries"]
+    assert f"\n变更历史完整：共 {entries} 条变更历史，哈希链连续" in readme
+    assert "手册版本：2026.1" in readme
     complaints = z.read("投诉.csv").decode("utf-8-sig").splitlines()
     assert len(complaints) == 2 and complaints[1].startswith(
         f"{NUMBER},翠湖花园管理处,维修不及时,紧急,王女士,3-2-801,138****1234,"

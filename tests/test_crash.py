@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
-from tests.serverkit import GOOD, Server, Submitters, crash_cycles, free_port
+from tests.serverkit import GOOD, Server, Submitters, crash_cycles, free_port, write_at_end
 
 pytestmark = pytest.mark.slow
 
@@ -133,9 +133,7 @@ def test_a_torn_final_write_is_cut_off_with_a_warning(tmp_path):
     numbers = server.submit(headers, 3)
     server.kill()
     (journal,) = [p for p in server.data_dir.glob("journal-*.jsonl") if p.stat().st_size]
-    with journal.open("r+b") as f:  # over the zeros after the last line
-        f.seek(len(journal.read_bytes().rstrip(b"\0")))
-        f.write(b'{"n":99,"ops":[{"t":"submissions","id":"4","doc":{"form":"QR-1')
+    write_at_end(journal, b'{"n":99,"ops":[{"t":"submissions","id":"4","doc":{"form":"QR-1')
     server.start()
     assert sorted(server.numbers(headers)) == sorted(numbers)
     server.stop()

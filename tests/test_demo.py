@@ -87,5 +87,7 @@ def test_the_demo_makes_as_many_months_as_asked(tmp_path):
         made = [(r["project"], r["form"]) for r in store.find("reinspections")]
         inspected = [(s["project"], s["form"]) for r in store.find("reinspections")
                      for s in [store.get_submission(r["source"])]]  # fmt: skip
+        rated = [(set(r["results"]), set(r["notices"])) for r in store.find("reinspections")]
     assert sorted(dated) == sorted(received) == ["2026-02", "2026-03"]
     assert made and made == inspected
+    assert all(results == notices for results, notices in rated)

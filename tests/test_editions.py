@@ -4,7 +4,6 @@ two editions published with `make release` (mike), a revised and an obsoleted do
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import html
 import json
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import add_users, login, make_env
+from tests.conftest import app_with, login, make_env
 from tests.sitekit import ROOT, Project, front_matter, markdown
 
 VENV = Path(sys.executable).parent.parent
@@ -223,11 +222,7 @@ def test_the_live_manual_knows_its_edition_until_the_tree_changes(repo):
 
 
 def test_the_server_serves_every_edition(repo, tmp_path, password_hash):
-    env = make_env(tmp_path)
-    env.settings = dataclasses.replace(env.settings, editions_dir=repo / "editions")
-    store = env.open_store()
-    add_users(store, password_hash)
-    app = env.app(store)
+    app = app_with(make_env(tmp_path), password_hash, editions_dir=repo / "editions")
     with TestClient(app):
         assert (
             TestClient(app, follow_redirects=False).get("/editions/2026.1/").status_code == 303

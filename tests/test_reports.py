@@ -366,12 +366,10 @@ def test_reports_respect_project_scoping(dataset):
     assert "锦江华府管理处2026-10月度质量报告" in own and "翠湖花园" not in own.split("<main>")[1]
 
 
-def test_staff_of_a_project_no_longer_configured_see_the_reports_page(dataset):
-    from forms_server.auth import hash_password
-
+def test_staff_of_a_project_no_longer_configured_see_the_reports_page(dataset, password_hash):
     store = dataset["app"].state.store
     store.add_user({"username": "staff_gone", "display_name": "staff_gone", "role": "staff", "project": "GONE",
-                    "team": None, "active": True, "password_hash": hash_password("Secret-2026")}, by="test")  # fmt: skip
+                    "team": None, "active": True, "password_hash": password_hash}, by="test")  # fmt: skip
     client = login(dataset["app"], "staff_gone")
     page = client.get("/reports/")
     assert page.status_code == 200

@@ -8,6 +8,7 @@ import hashlib
 import itertools
 import json
 import logging
+import os
 import threading
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from tinydb import TinyDB
 from forms_server import journal
 from forms_server import store as store_module
 from forms_server.store import Conflict, StorageError, Store, encode, entry_hash
+from tests.serverkit import lines_of, write_at_end
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -103,19 +105,6 @@ def test_a_clean_close_after_a_crash_folds_the_replayed_journal_in(tmp_path):
     db.close()
 
 
-def lines_of(path) -> bytes:
-    """A journal file's lines, without the zeros preallocated after them."""
-    return path.read_bytes().rstrip(b"\0")
-
-
-def write_at_end(path, data: bytes) -> None:
-    """What a write cut short leaves: bytes after the last complete line, over the zeros."""
-    end = len(lines_of(path))
-    with path.open("r+b") as f:
-        f.seek(end)
-        f.write(data)
-
-
 def test_torn_final_line_is_cut_with_a_warning(tmp_path, caplog):
     s = Store(tmp_path / "db", clock).open()
     s.add_submission(record(), "chen")
@@ -160,11 +149,19 @@ def test_journal_files_grow_in_zero_filled_steps(tmp_path, monkeypatch):
     monkeypatch.setattr(journal, "PREALLOCATE", 4096)
     s = Store(tmp_path / "db", clock).open()
     path = s._writer.path
+    synced = []  # the file's size at each sync: a step's zeros are on the disk before use
+    sync_data = journal.sync_data
+    monkeypatch.setattr(
+        journal, "sync_data", lambda fd: (synced.append(os.fstat(fd).st_size), sync_data(fd))
+    )
     sizes = []
     for _ in range(12):
+        before = len(synced)
         s.add_submission(record(), "chen")
         sizes.append(path.stat().st_size)
         assert s._writer.size == len(lines_of(path))
+        grown = len(sizes) == 1 or sizes[-1] > sizes[-2]
+        assert synced[before:] == ([sizes[-1]] * 2 if grown else [sizes[-1]])
     assert all(size % 4096 == 0 for size in sizes)
     assert sizes[0] == 4096 and sizes[-1] > 4096  # grown again when the first step was used
     assert lines_of(path).count(b"\n") == 12
@@ -179,8 +176,11 @@ def test_without_room_to_preallocate_each_commit_takes_what_it_needs(tmp_path, m
     step = journal.PREALLOCATE
     pwrite = journal.os.pwrite
 
+    attempts = []
+
     def short_of_space(fd, data, offset):
         if len(data) >= step:
+            attempts.append(offset)
             pwrite(fd, data[: step // 2], offset)  # what fitted
             raise OSError(errno.ENOSPC, "No space left on device")
         return pwrite(fd, data, offset)
@@ -191,6 +191,7 @@ def test_without_room_to_preallocate_each_commit_takes_what_it_needs(tmp_path, m
         s.add_submission(record(), "chen")
     path = s._writer.path
     assert path.read_bytes() == lines_of(path) and path.stat().st_size == s._writer.size
+    assert attempts == [0]  # tried once, then plain appends
     crash(s)
     monkeypatch.undo()
     with Store(tmp_path / "db", clock) as again:

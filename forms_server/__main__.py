@@ -209,7 +209,7 @@ def run(args, settings: Settings, store: Store) -> None:
 def verdict_text(store: Store, result: dict) -> str:
     from forms_server import audit
 
-    return str(audit.verdict(result, {} if result["ok"] else store.record_numbers()))
+    return str(audit.verdict(result, store))
 
 
 def write_evidence(args, settings: Settings, store: Store) -> None:

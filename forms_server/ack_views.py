@@ -23,8 +23,7 @@ from forms_server import audit, export, workbook
 from forms_server.auth import check_csrf, check_header_csrf, principal, require
 from forms_server.bodies import form_data, read_json
 from forms_server.errors import HTTPError
-from forms_server.report_views import download
-from forms_server.views import render
+from forms_server.views import download, render
 
 EDITION_RE = re.compile(r"^[0-9A-Za-z._-]{1,40}$")
 COMMIT_RE = re.compile(r"^[0-9a-f]{7,40}$")

@@ -8,7 +8,6 @@ chain. This module only presents it, in plain functions.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 #: Who audits the system: the quality department, auditors and administrators (the audit
@@ -169,9 +168,9 @@ class Verdict:
         return f"{self.finding}\n{self.label}\uff1a{self.value}{self.note}"
 
 
-def verdict(result: dict, names: Mapping[tuple[str, str], str] | None = None) -> Verdict:
-    """`Store.verify`'s result for people; ``names`` (`Store.record_numbers`) names the record
-    where the chain breaks."""
+def verdict(result: dict, store) -> Verdict:
+    """`Store.verify`'s result for people; where the chain breaks, the record is named by its
+    number (`Store.record_numbers`, read only then)."""
     if result["ok"]:
         return Verdict(
             True,
@@ -182,7 +181,7 @@ def verdict(result: dict, names: Mapping[tuple[str, str], str] | None = None) ->
             "（请记下，日后复核时应仍在链中）",
         )
     b = result["broken"]
-    name = (names or {}).get((b["table"], b["record"]))
+    name = store.record_numbers().get((b["table"], b["record"]))
     where = f"{b['table']} 第 {b['record']} 号记录{'，' + name if name else ''}，{b['at']}"
     return Verdict(
         False, f"发现问题：第 {b['seq']} 条变更历史起不可信（{where}）。", "原因", b["reason"]

@@ -12,8 +12,7 @@ from forms_server import audit, evidence, export
 from forms_server.auth import principal, require
 from forms_server.errors import HTTPError
 from forms_server.report_tables import Table
-from forms_server.report_views import download
-from forms_server.views import render
+from forms_server.views import download, render
 
 
 def _history(request: Request) -> tuple[str, dict, list[dict]]:
@@ -69,7 +68,7 @@ async def audit_page(request: Request) -> Response:
 
     def check() -> audit.Verdict:
         result = store.verify()
-        return audit.verdict(result, {} if result["ok"] else store.record_numbers())
+        return audit.verdict(result, store)
 
     verdict = await run_in_threadpool(check) if request.query_params.get("verify") else None
     today = store.now().date()

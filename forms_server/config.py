@@ -104,7 +104,9 @@ def load(path: Path) -> Company:
             branches=branches,
             objectives=objectives,
             complaint_deadlines=deadlines,
-            complaint_visit_minutes=int(complaints.get("visit_minutes", 2880)),
+            complaint_visit_minutes=int(
+                complaints.get("visit_minutes", Company.complaint_visit_minutes)
+            ),
             teams=tuple(raw.get("teams", ())),
             rectification_days=int(rectification.get("days", Company.rectification_days)),
             reissue_days=int(rectification.get("reissue_days", Company.reissue_days)),

@@ -134,7 +134,7 @@ def build(state, date_from: str, date_to: str, by: str, verification: dict) -> b
            e["action"], field, old, new, e["hash"], e["prev"]] for e, field, old, new in audit.change_lines(history)],
     ])  # fmt: skip
 
-    verdict = audit.verdict(verification, numbers)
+    verdict = audit.verdict(verification, store)
     files = {
         "说明.txt": _readme(company, first, last, by, store.now(), verdict, manual, files),
         **files,

@@ -930,11 +930,9 @@ class Store:
         """Record that ``username`` read ``code`` at ``version``; a second click changes nothing."""
         with self._mutate_lock:
             with self._rw.read():
-                docs = self.tables.get("acknowledgements", {})
-                mine = self._groups.get(("acknowledgements", "username"), {}).get(username, ())
-                for doc_id in mine:
-                    if docs[doc_id]["code"] == code and docs[doc_id]["version"] == version:
-                        return dict(docs[doc_id])
+                for _, done in self._acknowledgements_of(username):
+                    if done["code"] == code and done["version"] == version:
+                        return dict(done)
             doc = {"username": username, "code": code, "version": version, "edition": edition, "commit": commit,
                    "at": self.now_iso()}  # fmt: skip
             self._commit(
@@ -951,8 +949,18 @@ class Store:
             return doc
 
     def search_acknowledgements(self, username: str | None = None) -> list[dict]:
-        q = Query()
-        return self.search("acknowledgements", None if username is None else q.username == username)
+        """Every confirmation, or one reader's, oldest first."""
+        if username is None:
+            return self.search("acknowledgements")
+        with self._rw.read():
+            return [dict(doc, id=doc_id) for doc_id, doc in self._acknowledgements_of(username)]
+
+    def _acknowledgements_of(self, username: str) -> list[tuple[str, dict]]:
+        """(id, stored document) of ``username``'s confirmations, oldest first, by the grouped
+        index. Call under the read lock; never change the documents."""
+        docs = self.tables.get("acknowledgements", {})
+        ids = self._groups.get(("acknowledgements", "username"), {}).get(username, ())
+        return sorted(((doc_id, docs[doc_id]) for doc_id in ids), key=lambda pair: int(pair[0]))
 
     # History ---------------------------------------------------------------------------
 

@@ -398,6 +398,16 @@ def test_acknowledging_twice_keeps_one_record(store):
     assert sorted(a["version"] for a in store.search("acknowledgements")) == ["A/1", "A/2"]
 
 
+def test_one_readers_acknowledgements_come_from_the_index_as_a_scan_finds_them(store):
+    for username, version in [("chen", "A/1"), ("wang", "A/1"), ("chen", "A/2"), ("wang", "A/2")]:
+        store.acknowledge(username, "QP-01", version, None, None)
+    every = store.search("acknowledgements")
+    for username in ("chen", "wang", "nobody"):
+        mine = store.search_acknowledgements(username)
+        assert mine == [a for a in every if a["username"] == username]
+    assert [a["version"] for a in store.search_acknowledgements("chen")] == ["A/1", "A/2"]
+
+
 def test_record_history_lists_every_change_of_a_numbered_record(store):
     number = store.add_submission(record(), "chen")["number"]
     store.update("submissions", number, lambda d: {**d, "note": "补记"}, by="zhang", action="amend")

@@ -197,7 +197,7 @@ async def get_submission(request: Request) -> JSONResponse:
 
 async def upload_attachment(request: Request) -> JSONResponse:
     user = principal(request)
-    if not user.can_submit_any:
+    if not user.can_act:
         raise HTTPError(403, f"{user.role_name}角色不能上传照片")
     check_header_csrf(request)
     settings = request.app.state.settings

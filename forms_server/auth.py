@@ -111,7 +111,8 @@ class Principal:
         return self.role == "staff" and project == self.project
 
     @property
-    def can_submit_any(self) -> bool:
+    def can_act(self) -> bool:
+        """Submits records and acts in the workflows (complaints, re-inspections)."""
         return self.role in ACTING_ROLES
 
     def actor(self):

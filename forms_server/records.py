@@ -82,7 +82,7 @@ def prepare(state, user: Principal, form: FormDef, data: dict) -> tuple[Clean, d
     """Validate and score; raise 422 listing every problem. Returns clean values and the score."""
     if form.status != "受控":
         raise HTTPError(409, f"表格 {form.code} 当前状态为“{form.status}”，不能提交新记录")
-    if not user.can_submit_any:
+    if not user.can_act:
         raise HTTPError(403, f"{user.role_name}角色不能提交记录")
     projects = state.company.project_names()
     clean, errors = validate(form, data, projects)

@@ -203,9 +203,7 @@ async def forms_index(request: Request) -> Response:
     groups: dict[str, list] = {}
     for form in sorted(forms.values(), key=lambda f: f.code):
         groups.setdefault("检查表" if form.is_checklist else "记录", []).append(form)
-    return render(
-        request, "forms_index.html", {"groups": groups, "can_submit": user.can_submit_any}
-    )
+    return render(request, "forms_index.html", {"groups": groups, "can_submit": user.can_act})
 
 
 def _form(request: Request):
@@ -220,7 +218,7 @@ async def form_page(request: Request) -> Response:
     user = principal(request)
     form = _form(request)
     if request.method == "GET":
-        if not user.can_submit_any:
+        if not user.can_act:
             raise HTTPError(403, f"{user.role_name}角色不能提交记录")
         values = {}
         if form.project_field and user.project:

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from forms_server import complaints, records, rectification
-from forms_server.auth import ACTING_ROLES, check_csrf, principal
+from forms_server.auth import check_csrf, principal
 from forms_server.bodies import form_data
 from forms_server.errors import HTTPError
 from forms_server.store import Conflict
@@ -99,7 +99,7 @@ def _complaint_response(
 
 async def _complaint_action(request: Request, doc: dict) -> Response:
     user = principal(request)
-    if user.role not in ACTING_ROLES:
+    if not user.can_act:
         raise HTTPError(403, f"{user.role_name}角色不能办理投诉")
     form = await form_data(request, max_bytes=64 * 1024)
     check_csrf(request, form)
@@ -177,7 +177,7 @@ async def reinspect_page(request: Request) -> Response:
     ]
     if request.method == "GET":
         return _reinspect_response(request, source, open_notices, {}, {})
-    if user.role not in ACTING_ROLES or not user.can_see(source["project"]):
+    if not user.can_act or not user.can_see(source["project"]):
         raise HTTPError(403, f"{user.role_name}角色不能复查")
     form = await form_data(request, max_bytes=256 * 1024)
     check_csrf(request, form)
@@ -221,7 +221,7 @@ def _reinspect_response(request, source, open_notices, errors, values, status=20
             "errors": errors,
             "values": values,
             "csrf": user.csrf,
-            "can_reinspect": user.role in ACTING_ROLES,
+            "can_reinspect": user.can_act,
         },
         status,
     )

@@ -19,7 +19,7 @@ import json
 import sys
 import time
 
-from bench.storage import percentile
+from bench.stats import percentile
 
 
 async def client(port: int, request: bytes, warm_until: float, stop_at: float,

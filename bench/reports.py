@@ -384,9 +384,9 @@ def main(quick: bool = False) -> None:
         )
         ratios = []
         for unit in units:
+            report = report_views.compute(state, "monthly", unit, [MONTH])[0]
             for db in baselines.values():
-                check_same(our_figures(report_views.compute(state, "monthly", unit, [MONTH])[0]),
-                           db.monthly(unit[2], MONTH, NOW.date(), company))  # fmt: skip
+                check_same(our_figures(report), db.monthly(unit[2], MONTH, NOW.date(), company))
             times: dict[str, list[float]] = {"ours": [], **{k: [] for k in baselines}}
             for _ in range(rounds):
                 times["ours"].append(

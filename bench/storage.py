@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from tinydb import TinyDB
 
+from bench.stats import percentile
 from forms_server import journal
 from forms_server.definitions import load_dir
 from forms_server.scoring import score
@@ -84,14 +85,6 @@ def stored(record: dict, i: int) -> dict:
         "submitted_at": "2020-01-01T08:00:00+08:00",
         "client_key": None,
     }
-
-
-def percentile(values: list[float], p: float) -> float:
-    """The ``p``-th percentile (nearest rank) of ``values``; NaN when there are none."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 class OurStore:

@@ -112,6 +112,18 @@ class Utf8Query:
         await self.app(scope, receive, send)
 
 
+MANUAL_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+)
+SERVER_HEADERS = (
+    *MANUAL_HEADERS,
+    (b"content-security-policy", SERVER_CSP.encode()),
+    (b"cache-control", b"no-store"),
+)
+
+
 class SecurityHeaders:
     def __init__(self, app):
         self.app = app
@@ -142,17 +154,11 @@ class SecurityHeaders:
             )
         )
 
+        extra = MANUAL_HEADERS if manual else SERVER_HEADERS
+
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                extra = [
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"same-origin"),
-                    (b"x-frame-options", b"DENY"),
-                ]
-                if not manual:
-                    extra.append((b"content-security-policy", SERVER_CSP.encode()))
-                    extra.append((b"cache-control", b"no-store"))
                 # A handler's own value (the photos' cache time) stands; no header is sent twice.
                 present = {name.lower() for name, _ in headers}
                 headers += [(name, value) for name, value in extra if name not in present]
@@ -223,6 +229,29 @@ def create_app(settings: Settings, store: Store) -> Starlette:
         store.close()
 
     routes = [
+        # The JSON API first, in a mount of its own: a client's request is matched against
+        # its few routes, not against every page of the site before them.
+        Mount(
+            "/api",
+            routes=[
+                Route("/forms/{code}/submissions", api.create_submission, methods=["POST"]),
+                Route("/openapi.json", api.openapi_document),
+                Route("/me", api.me),
+                Route("/forms", api.list_forms),
+                Route("/forms/{code}", api.get_form),
+                Route("/submissions", api.list_submissions),
+                Route("/submissions/{number}", api.get_submission),
+                Route("/attachments", api.upload_attachment, methods=["POST"]),
+                Route("/history/{table}/{number}", audit_views.api_record_history),
+                Route("/reports/{kind}", report_views.report_json),
+                Route("/acknowledgements", ack_views.api_matrix, methods=["GET"]),
+                Route("/acknowledgements", ack_views.api_acknowledge, methods=["POST"]),
+                Route("/acknowledgements/mine", ack_views.api_mine),
+                Route(
+                    "/{rest:path}", api_not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]
+                ),
+            ],
+        ),
         Route("/healthz", healthz),
         Route("/login", views.login_page, methods=["GET"]),
         Route("/login", views.login, methods=["POST"]),
@@ -253,20 +282,6 @@ def create_app(settings: Settings, store: Store) -> Starlette:
         Route("/admin/audit", audit_views.audit_page),
         Route("/admin/evidence", audit_views.evidence_zip),
         Route("/history/{table}/{number}", audit_views.record_history_page),
-        Route("/api/openapi.json", api.openapi_document),
-        Route("/api/me", api.me),
-        Route("/api/forms", api.list_forms),
-        Route("/api/forms/{code}", api.get_form),
-        Route("/api/forms/{code}/submissions", api.create_submission, methods=["POST"]),
-        Route("/api/submissions", api.list_submissions),
-        Route("/api/submissions/{number}", api.get_submission),
-        Route("/api/attachments", api.upload_attachment, methods=["POST"]),
-        Route("/api/history/{table}/{number}", audit_views.api_record_history),
-        Route("/api/reports/{kind}", report_views.report_json),
-        Route("/api/acknowledgements", ack_views.api_matrix, methods=["GET"]),
-        Route("/api/acknowledgements", ack_views.api_acknowledge, methods=["POST"]),
-        Route("/api/acknowledgements/mine", ack_views.api_mine),
-        Route("/api/{rest:path}", api_not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         editions_mount(settings),
         Mount("/static-app", StaticFiles(directory=HERE / "static"), name="app-static"),
         Mount(

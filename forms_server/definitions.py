@@ -220,7 +220,7 @@ class FormDef:
     #: Team that receives a 整改通知书 for each nonconforming item ("" for none).
     rectification: str = ""
 
-    # A definition never changes once loaded: its item list and lookup are computed once
+    # A definition never changes once loaded: its item list and lookups are computed once
     # (validating a submission looks up every item; rebuilding them each time was quadratic).
     @cached_property
     def items(self) -> tuple[Item, ...]:
@@ -233,18 +233,22 @@ class FormDef:
     def item(self, key: str) -> Item | None:
         return self._items_by_key.get(key)
 
+    @cached_property
+    def _fields_by_key(self) -> dict[str, Field]:
+        return {f.key: f for f in reversed(self.fields)}  # the first of a repeated key wins
+
     def field(self, key: str) -> Field | None:
-        return next((f for f in self.fields if f.key == key), None)
+        return self._fields_by_key.get(key)
 
     @property
     def is_checklist(self) -> bool:
         return bool(self.sections)
 
-    @property
+    @cached_property
     def project_field(self) -> Field | None:
         return next((f for f in self.fields if f.type == "project"), None)
 
-    @property
+    @cached_property
     def date_field(self) -> Field | None:
         return next((f for f in self.fields if f.type == "date"), None)
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import settings
+from starlette.routing import BaseRoute, Mount
 from starlette.testclient import TestClient
 
 from forms_server.app import create_app
@@ -152,6 +153,17 @@ def app(env, password_hash):
     application = app_with(env, password_hash)
     with TestClient(application):  # runs the lifespan; closes the store at the end
         yield application
+
+
+def app_routes(app) -> list[tuple[str, BaseRoute]]:
+    """(full path, route) of every route of the app, those of the API's mount included."""
+    out: list[tuple[str, BaseRoute]] = []
+    for route in app.routes:
+        if isinstance(route, Mount) and route.routes:
+            out += [(route.path + inner.path, inner) for inner in route.routes]
+        else:
+            out.append((route.path, route))
+    return out
 
 
 def login(app, username: str, password: str = PASSWORD) -> TestClient:

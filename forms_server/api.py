@@ -150,14 +150,17 @@ async def create_submission(request: Request) -> JSONResponse:
     data = await read_json(request)
     key = request.headers.get("idempotency-key", "").strip()[:64] or None
     try:
-        doc = await run_in_threadpool(records.submit, request.app.state, user, form, data, key)
+        clean, scored = records.prepare(request.app.state, user, form, data)
+        doc, text = await records.store_submission(
+            request.app.state, user, form, clean, scored, key
+        )
     except Conflict as exc:
         raise HTTPError(409, str(exc)) from exc
-    return JSONResponse(
-        submission_json(request, doc),
-        status_code=201,
-        headers={"Location": f"/api/submissions/{doc['number']}"},
-    )
+    location = {"Location": f"/api/submissions/{doc['number']}"}
+    if records.present(doc, form, user) is not doc:  # masked for this user: encode what is shown
+        return JSONResponse(submission_json(request, doc), status_code=201, headers=location)
+    # As stored: the JSON the store made of it once, for the journal and the history digest.
+    return Response(text, status_code=201, headers=location, media_type="application/json")
 
 
 async def list_submissions(request: Request) -> JSONResponse:

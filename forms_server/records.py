@@ -106,9 +106,19 @@ def prepare(state, user: Principal, form: FormDef, data: dict) -> tuple[Clean, d
     return clean, (result.to_dict() if result else None)
 
 
-def store_submission(
+async def store_submission(
     state, user: Principal, form: FormDef, clean: Clean, scored: dict | None, client_key: str | None
-) -> dict:
+) -> tuple[dict, str]:
+    """Store a prepared submission from the event loop: the stored document and its JSON as
+    the API answers (see `Store.add_submission_json`)."""
+    return await state.store.add_submission_json(
+        *_stored(state, user, form, clean, scored, client_key)
+    )
+
+
+def _stored(state, user: Principal, form: FormDef, clean: Clean, scored: dict | None,
+            client_key: str | None) -> tuple:  # fmt: skip
+    """The arguments of `Store.add_submission` for a prepared submission."""
     project_field, date_field = form.project_field, form.date_field
     record = {
         "form": form.code,
@@ -124,9 +134,7 @@ def store_submission(
         "score": scored,
         "attachments": clean.attachments(form),
     }
-    return state.store.add_submission(
-        record, by=user.username, client_key=client_key, derive=derive(state, form)
-    )
+    return record, user.username, client_key, derive(state, form)
 
 
 def _answer(answer: ItemAnswer) -> dict:
@@ -167,7 +175,7 @@ def submit(
 ) -> dict:
     """Validate, score and store a submission whose photos are already uploaded."""
     clean, scored = prepare(state, user, form, data)
-    return store_submission(state, user, form, clean, scored, client_key)
+    return state.store.add_submission(*_stored(state, user, form, clean, scored, client_key))
 
 
 # Presentation ------------------------------------------------------------------

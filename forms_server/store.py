@@ -9,7 +9,11 @@ cost of one insert grows with the database. Here every change is a *commit*: a
 journal line appended and fsync'd (see `forms_server.journal`), then applied to
 the in-memory tables, which are laid out exactly as TinyDB stores them
 (``{table: {"id": document}}``). TinyDB reads them through `LiveStorage` for
-every query. Concurrent commits share one fsync (group commit). A snapshot in
+every query. Concurrent commits share one fsync (group commit). Submissions,
+the busiest writes, commit from the event loop (`add_submission_json`): the
+loop encodes them, a worker thread writes whatever commits are waiting at that
+moment with one fsync, so the loop never waits for the disk and a busy server
+makes one trip to a thread per batch rather than per request. A snapshot in
 plain TinyDB JSON format is written in the background when the journal grows,
 and on clean shutdown, so ``TinyDB("qms.json")`` opens the data directly.
 
@@ -20,6 +24,8 @@ hash chaining it to the previous entry so that tampering can be detected.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import gc
 import hashlib
@@ -34,6 +40,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import ClassVar
 
+from starlette.concurrency import run_in_threadpool
 from tinydb import Query, TinyDB
 from tinydb.storages import Storage
 
@@ -137,6 +144,7 @@ class Change:
     doc: dict | None  # None: delete
     by: str = ""
     action: str = ""
+    text: str | None = None  # `encode(doc)`, when the caller made it already
 
 
 @dataclass
@@ -146,6 +154,8 @@ class _Pending:
     ops: list[dict] = field(default_factory=list)
     done: bool = False
     error: Exception | None = None
+    #: Set by `_commit_async`: resolved on its event loop once the commit is done.
+    future: asyncio.Future | None = None
 
 
 @dataclass
@@ -177,6 +187,7 @@ class Store:
         self._mutate_lock = threading.RLock()
         self._alloc_lock = threading.Lock()
         self._pending: list[_Pending] = []
+        self._flusher: asyncio.Task | None = None  # the `_flush_async` task
         self._next_commit = 1
         self._applied = 0
         self._writer: journal.JournalWriter | None = None
@@ -261,15 +272,54 @@ class Store:
 
     # Commits -----------------------------------------------------------------
 
-    def _commit(self, changes: list[Change]) -> None:
-        """Make ``changes`` durable, then visible. Returns only after fsync."""
+    def _enqueue(self, changes: list[Change], future: asyncio.Future | None = None) -> _Pending:
+        """Queue a commit for the next batch. Its documents are encoded here, by the caller
+        and outside the flush lock: one that cannot be (a value JSON does not have) fails
+        this commit only, and before anything is written."""
+        for change in changes:
+            if change.text is None:
+                change.text = encode(change.doc)
         with self._queue_lock:
-            pending = _Pending(self._next_commit, changes)
+            pending = _Pending(self._next_commit, changes, future=future)
             self._next_commit += 1
             self._pending.append(pending)
+        return pending
+
+    def _commit(self, changes: list[Change]) -> None:
+        """Make ``changes`` durable, then visible. Returns only after fsync."""
+        pending = self._enqueue(changes)
         with self._flush_lock:
             if not pending.done:
-                self._flush()
+                _wake(self._flush())
+        self._committed(pending)
+
+    async def _commit_async(self, changes: list[Change]) -> None:
+        """`_commit` for a handler on the event loop, without a thread of its own per commit:
+        the commits that arrive while one batch is written are written together by the next,
+        in one trip to a worker thread (the loop itself never waits for the disk)."""
+        loop = asyncio.get_running_loop()
+        pending = self._enqueue(changes, loop.create_future())
+        flusher = self._flusher
+        if flusher is None or flusher.done() or flusher.get_loop() is not loop:
+            self._flusher = loop.create_task(self._flush_async())
+        try:
+            await asyncio.shield(pending.future)
+        except asyncio.CancelledError:
+            # As a worker thread would: the commit is not abandoned, so neither is the wait.
+            await asyncio.shield(pending.future)
+            raise
+        self._committed(pending)
+
+    async def _flush_async(self) -> None:
+        while self._pending:
+            _wake(await run_in_threadpool(self._flush_locked))
+
+    def _flush_locked(self) -> list[_Pending]:
+        with self._flush_lock:
+            return self._flush()
+
+    def _committed(self, pending: _Pending) -> None:
+        """After a commit's batch is done: its error, else the upkeep a commit may trigger."""
         if pending.error:
             raise pending.error
         if self._compaction_due():
@@ -308,8 +358,9 @@ class Store:
         finally:
             self._freezing.release()
 
-    def _flush(self) -> None:
-        """Write every queued commit with one fsync (group commit), then apply them.
+    def _flush(self) -> list[_Pending]:
+        """Write every queued commit with one fsync (group commit), then apply them; returns
+        them, done (their waiters to `_wake`).
 
         Runs under the flush lock, so commits reach the journal, the history
         chain and memory in the order of their numbers.
@@ -317,34 +368,36 @@ class Store:
         with self._queue_lock:
             batch, self._pending = self._pending, []
         if not batch:
-            return
-        lines = []
-        for p in batch:
-            encoded = [encode(c.doc) for c in p.changes]
-            p.ops = [{"t": c.table, "id": c.doc_id, "doc": c.doc} for c in p.changes]
-            history = self._history_ops(p.changes, encoded)
-            p.ops += history
-            # Each document is encoded once: the same text goes into the line and its digest.
-            parts = [
-                op_line(c.table, c.doc_id, text) for c, text in zip(p.changes, encoded, strict=True)
-            ]
-            parts += [op_line(h["t"], h["id"], encode(h["doc"])) for h in history]
-            lines.append(f'{{"n":{p.number},"ops":[{",".join(parts)}]}}')
+            return batch
         try:
+            lines = []
+            for p in batch:
+                encoded = [str(c.text) for c in p.changes]  # by `_enqueue`
+                p.ops = [{"t": c.table, "id": c.doc_id, "doc": c.doc} for c in p.changes]
+                # Each document is encoded once: the same text goes into the line and its digest.
+                parts = [
+                    op_line(c.table, c.doc_id, text)
+                    for c, text in zip(p.changes, encoded, strict=True)
+                ]
+                for op, text in self._history_ops(p.changes, encoded):
+                    p.ops.append(op)
+                    parts.append(op_line(op["t"], op["id"], text))
+                lines.append(f'{{"n":{p.number},"ops":[{",".join(parts)}]}}')
             assert self._writer is not None
             self._writer.append(("\n".join(lines) + "\n").encode("utf-8"), len(batch))
-        except StorageError as exc:
+        except Exception as exc:  # StorageError; anything else must not leave a waiter waiting
             # Nothing of this batch is on disk or in memory; the history chain
             # continues from the last durable entry.
             self._rebuild_chain_state()
             for p in batch:
                 p.error, p.done = exc, True
-            return
+            return batch
         with self._rw.write():
             for p in batch:
                 self._apply(p.ops)
                 p.done = True
             self._applied = batch[-1].number
+        return batch
 
     def _apply(self, ops: Iterable[dict], index: bool = True) -> None:
         for op in ops:
@@ -360,9 +413,10 @@ class Store:
 
     # History -----------------------------------------------------------------
 
-    def _history_ops(self, changes: list[Change], encoded: list[str]) -> list[dict]:
+    def _history_ops(self, changes: list[Change], encoded: list[str]) -> list[tuple[dict, str]]:
         """History entries for audited changes: who, when, old → new values, and the digest
-        of the resulting document, chained by hash to the previous entry."""
+        of the resulting document, chained by hash to the previous entry. Each as an op and
+        the entry's JSON: its canonical text (hashed), then its hash."""
         ops = []
         for change, text in zip(changes, encoded, strict=True):
             if change.table not in AUDITED:
@@ -383,14 +437,13 @@ class Store:
                 "action": change.action
                 or ("create" if old is None else "delete" if change.doc is None else "update"),
                 "changes": diff,
-                "digest": None
-                if change.doc is None
-                else hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                "digest": None if change.doc is None else sha256_hex(text),
                 "prev": self._last_hash,
             }
-            entry["hash"] = entry_hash(entry)
-            self._last_hash = entry["hash"]
-            ops.append({"t": "history", "id": str(self._history_seq), "doc": entry})
+            canonical = canonical_json(entry)
+            entry["hash"] = self._last_hash = sha256_hex(canonical)
+            text = f'{canonical[:-1]},"hash":"{entry["hash"]}"}}'
+            ops.append(({"t": "history", "id": str(self._history_seq), "doc": entry}, text))
         return ops
 
     def _rebuild_chain_state(self) -> None:
@@ -561,27 +614,61 @@ class Store:
         submission starts — (table, number prefix or None, document) — which are
         committed together with it, or not at all.
         """
+        doc, _, changes = self._submission(record, by, client_key, derive)
+        if changes:
+            try:
+                self._commit(changes)
+            finally:
+                self._release(client_key)
+        return doc
+
+    async def add_submission_json(
+        self,
+        record: dict,
+        by: str,
+        client_key: str | None = None,
+        derive: Callable[[dict], list[tuple[str, str | None, dict]]] | None = None,
+    ) -> tuple[dict, str]:
+        """`add_submission` on the event loop (see `_commit_async`), and the JSON of the
+        stored document without its client_key (as the API answers): the one encoding of the
+        document, which the journal line and the history digest also use."""
+        doc, public, changes = self._submission(record, by, client_key, derive)
+        if changes:
+            try:
+                await self._commit_async(changes)
+            finally:
+                self._release(client_key)
+        return doc, public
+
+    def _submission(self, record, by, client_key, derive) -> tuple[dict, str, list[Change]]:
+        """The document, its public JSON and the changes to commit (none when ``client_key``
+        names a stored submission, returned instead). Reserves ``client_key`` until
+        `_release`."""
         now = self.now()
         with self._alloc_lock:
             if client_key:
                 existing = self._indexes.get(("submissions", "client_key"), {}).get(client_key)
                 if existing is not None:
-                    return _copy(self.tables["submissions"][existing])
+                    doc = _copy(self.tables["submissions"][existing])
+                    return doc, encode({k: v for k, v in doc.items() if k != "client_key"}), []
                 if client_key in self._reserved:
                     raise Conflict("相同的提交正在处理中，请勿重复提交")
                 self._reserved.add(client_key)
             number = self._number(record["form"], now.date())
             doc_id = str(self._next_id.get("submissions", 1))
             self._next_id["submissions"] = int(doc_id) + 1
-        doc = {
-            **record,
-            "number": number,
-            "submitted_by": by,
-            "submitted_at": now.isoformat(timespec="seconds"),
-            "client_key": client_key,
-        }
-        changes = [Change("submissions", doc_id, doc, by=by, action="create")]
         try:
+            doc = {
+                **record,
+                "number": number,
+                "submitted_by": by,
+                "submitted_at": now.isoformat(timespec="seconds"),
+            }
+            public = encode(doc)
+            # The key comes last, so the document's encoding is the public one with it added.
+            doc["client_key"] = client_key
+            text = f"{public[:-1]},{_ENCODE('client_key')}:{_ENCODE(client_key)}}}"
+            changes = [Change("submissions", doc_id, doc, by=by, action="create", text=text)]
             for table, prefix, derived in derive(doc) if derive else ():
                 with self._alloc_lock:
                     if prefix:
@@ -589,12 +676,15 @@ class Store:
                     derived_id = str(self._next_id.get(table, 1))
                     self._next_id[table] = int(derived_id) + 1
                 changes.append(Change(table, derived_id, derived, by=by, action="create"))
-            self._commit(changes)
-        finally:
-            if client_key:
-                with self._alloc_lock:
-                    self._reserved.discard(client_key)
-        return doc
+        except BaseException:
+            self._release(client_key)
+            raise
+        return doc, public, changes
+
+    def _release(self, client_key: str | None) -> None:
+        if client_key:
+            with self._alloc_lock:
+                self._reserved.discard(client_key)
 
     def derived_of(self, number: str) -> dict[str, list[dict]]:
         """Records a submission started: its complaint and its 整改通知书."""
@@ -1005,9 +1095,7 @@ class Store:
         checked = 0
         for (table, record), entry in sorted(last.items(), key=lambda kv: kv[1]["seq"]):
             doc = records.get(table, {}).get(record)
-            digest = (
-                None if doc is None else hashlib.sha256(encode(doc).encode("utf-8")).hexdigest()
-            )
+            digest = None if doc is None else sha256_hex(encode(doc))
             checked += 1
             if digest != entry.get("digest"):
                 return {"ok": False, "entries": len(entries), "records": checked,
@@ -1076,6 +1164,31 @@ class Store:
 # Helpers ---------------------------------------------------------------------------
 
 
+def _wake(batch: list[_Pending]) -> None:
+    """Resolve the futures of a batch's async commits: directly on their own event loop,
+    from any other thread through it (once per loop)."""
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:  # a worker thread
+        running = None
+    waiting: dict[asyncio.AbstractEventLoop, list[asyncio.Future]] = {}
+    for p in batch:
+        if p.future is not None:
+            waiting.setdefault(p.future.get_loop(), []).append(p.future)
+    for loop, futures in waiting.items():
+        if loop is running:
+            _resolve(futures)
+        else:
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                loop.call_soon_threadsafe(_resolve, futures)
+
+
+def _resolve(futures: list[asyncio.Future]) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_result(None)
+
+
 def _copy(value):
     """A deep copy of a stored JSON value (dicts, lists and scalars), much faster than
     `copy.deepcopy`, which handles every kind of object."""
@@ -1086,9 +1199,22 @@ def _copy(value):
     return value
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+
+
 def encode(doc: dict | None) -> str:
     """The one JSON encoding of a document: journal lines and history digests use it."""
-    return "null" if doc is None else json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    return "null" if doc is None else _ENCODE(doc)
+
+
+def canonical_json(value: dict) -> str:
+    """Keys sorted at every level: the text a history entry's hash is computed over."""
+    return _CANONICAL(value)
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def op_line(table: str, doc_id: str, text: str) -> str:
@@ -1097,14 +1223,12 @@ def op_line(table: str, doc_id: str, text: str) -> str:
 
 def hash_secret(value: str) -> str:
     """Session ids and API tokens are stored hashed; the clear value exists only on the client."""
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+    return sha256_hex(value)
 
 
 def entry_hash(entry: dict) -> str:
     """sha256 of the entry's canonical JSON, without its own hash and storage id."""
-    body = {k: v for k, v in entry.items() if k not in ("hash", "id")}
-    canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return sha256_hex(canonical_json({k: v for k, v in entry.items() if k not in ("hash", "id")}))
 
 
 def _diff(old: dict | None, new: dict | None) -> dict:

@@ -265,9 +265,7 @@ async def form_page(request: Request) -> Response:
                 )
                 stored[name].append(doc["attachment_id"])
         webforms.replace_placeholders(clean, form, stored)
-        doc = await run_in_threadpool(
-            records.store_submission, state, user, form, clean, scored, client_key
-        )
+        doc, _ = await records.store_submission(state, user, form, clean, scored, client_key)
     except Conflict as exc:
         raise HTTPError(409, str(exc)) from exc
     except StorageError as exc:

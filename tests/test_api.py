@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import jsonschema
@@ -114,6 +115,12 @@ def test_submit_stores_and_returns_the_scored_record(api, tokens, app):
     assert body["score"]["score"] == 19.6 and body["score"]["grade"] == "优秀"
     assert body["score"]["nonconformities"][0]["location"] == "3 号楼"
     assert app.state.store.get_submission(body["number"])["score"]["score"] == 19.6
+    # The answer is the stored JSON as made once for the journal: what reading it gives.
+    again = api.get(response.headers["location"], headers=bearer(tokens["staff_ch"]))
+    assert response.content == json.dumps(
+        again.json(), ensure_ascii=False, separators=(",", ":")
+    ).encode("utf-8")
+    assert response.headers["content-type"] == "application/json"
 
 
 def test_invalid_submission_lists_every_field_error_and_stores_nothing(api, tokens, app):

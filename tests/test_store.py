@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import errno
 import hashlib
@@ -545,3 +546,112 @@ def test_dates_inside_a_month_filter_by_day(store):
         assert found == expected, (low, high)
     days = store.find_submissions(date_from="2026-11-05", date_to="2026-11-20")
     assert [d["record_date"] for d in days] == ["2026-11-20", "2026-11-12", "2026-11-05"]
+
+
+# Commits from the event loop ---------------------------------------------------------
+
+
+def test_commits_from_the_event_loop_share_one_write(store, monkeypatch):
+    writes = []
+    append = store._writer.append
+
+    def counted(payload: bytes, count: int) -> None:
+        writes.append(count)
+        append(payload, count)
+
+    monkeypatch.setattr(store._writer, "append", counted)
+
+    async def twenty():
+        return await asyncio.gather(
+            *(store.add_submission_json(record(), "chen") for _ in range(20))
+        )
+
+    numbers = [doc["number"] for doc, _ in asyncio.run(twenty())]
+    assert numbers == [f"QR-10-03-20261121-{n:04d}" for n in range(1, 21)]
+    assert writes == [20]  # all twenty waited for the same fsync
+    crash(store)
+    with Store(store.data_dir, clock) as again:
+        assert sorted(d["number"] for d in again.find_submissions()) == numbers
+        assert again.verify()["ok"]
+
+
+def test_a_submission_is_encoded_once_for_its_line_its_digest_and_the_answer(store):
+    doc, text = asyncio.run(store.add_submission_json(record(), "chen", client_key="重试-1"))
+    assert doc["client_key"] == "重试-1"
+    assert text == encode({k: v for k, v in doc.items() if k != "client_key"})
+    line = lines_of(store._writer.path).decode("utf-8").splitlines()[-1]
+    assert f'"doc":{encode(doc)}}}' in line
+    entry = next(op["doc"] for op in json.loads(line)["ops"] if op["t"] == "history")
+    assert entry["digest"] == hashlib.sha256(encode(doc).encode("utf-8")).hexdigest()
+    assert entry["hash"] == entry_hash(entry)
+    # A retry with the same key answers the stored submission, encoded the same way.
+    assert asyncio.run(store.add_submission_json(record(), "chen", client_key="重试-1")) == (
+        doc,
+        text,
+    )
+
+
+def test_commits_from_threads_and_the_event_loop_interleave(store):
+    def from_a_thread():
+        for _ in range(30):
+            store.add_submission(record(), "wang")
+
+    async def from_the_loop():
+        for _ in range(30):
+            await asyncio.gather(*(store.add_submission_json(record(), "chen") for _ in range(3)))
+
+    threads = [threading.Thread(target=from_a_thread) for _ in range(3)]
+    for t in threads:
+        t.start()
+    asyncio.run(from_the_loop())
+    for t in threads:
+        t.join()
+    numbers = [d["number"] for d in store.find_submissions()]
+    assert sorted(numbers) == [f"QR-10-03-20261121-{n:04d}" for n in range(1, 181)]
+    assert store.verify()["ok"]
+    crash(store)
+    with Store(store.data_dir, clock) as again:
+        assert again.count("submissions") == 180
+        assert again.verify()["ok"]
+
+
+def test_a_cancelled_wait_neither_drops_the_commit_nor_frees_its_key_early(store):
+    async def cancel_while_writing():
+        waiter = asyncio.create_task(store.add_submission_json(record(), "chen", client_key="k"))
+        await asyncio.sleep(0)  # queued, waiting for its batch
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        # The commit went on to the disk before the cancellation was let through.
+        assert store.count("submissions") == 1
+        return await store.add_submission_json(record(), "chen", client_key="k")
+
+    doc, _ = asyncio.run(cancel_while_writing())
+    assert doc["number"] == "QR-10-03-20261121-0001"
+    assert store.count("submissions") == 1
+
+
+def test_a_full_disk_fails_an_event_loop_commit_and_stores_nothing(store, monkeypatch):
+    def full(fd, data, offset):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(journal.os, "pwrite", full)
+    with pytest.raises(StorageError, match="磁盘空间不足"):
+        asyncio.run(store.add_submission_json(record(), "chen", client_key="k"))
+    monkeypatch.undo()
+    assert store.count("submissions") == 0
+    doc, _ = asyncio.run(store.add_submission_json(record(), "chen", client_key="k"))
+    assert store.count("submissions") == 1 and store.verify()["ok"]
+
+
+def test_a_value_json_cannot_hold_fails_its_own_commit_before_anything_is_written(store):
+    size = store._writer.size
+    with pytest.raises(TypeError):
+        store.add_submission(record(values={"checker": {"陈晓东"}}), "chen", client_key="k")
+    with pytest.raises(TypeError):
+        store.add_user({"username": "li", "role": "staff", "teams": {"保洁"}}, "admin")
+    assert store._writer.size == size
+    assert store.add_submission(record(), "chen", client_key="k")["client_key"] == "k"
+    store.add_user({"username": "li", "role": "staff"}, "admin")
+    assert store.count("submissions") == 1 and store.count("users") == 1
+    assert store.verify()["ok"]

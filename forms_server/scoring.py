@@ -22,11 +22,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 
 from forms_server.definitions import FAIL, NA, NONCONFORM, FormDef, Item
 
 SERIOUS, GENERAL = "严重", "一般"
 CENT = Decimal("0.01")
+ZERO = Decimal(0)
 
 
 @dataclass  # not frozen: one per item of every submission, frozen init is slow
@@ -76,11 +78,18 @@ class Result:
     failed: bool = False
     downgraded: bool = False
     sections: list[SectionResult] = field(default_factory=list)
-    items: list[ItemResult] = field(default_factory=list)
+    #: One row per item, (item, section title, answer, score, na, nonconforming, severity):
+    #: made into `ItemResult`s only when asked for (a submission's answer needs only its
+    #: nonconformities).
+    rows: list[tuple] = field(default_factory=list, repr=False)
 
-    @property
+    @cached_property
+    def items(self) -> list[ItemResult]:
+        return [_item_result(*row) for row in self.rows]
+
+    @cached_property
     def nonconformities(self) -> list[ItemResult]:
-        return [i for i in self.items if i.nonconforming]
+        return [_item_result(*row) for row in self.rows if row[5]]
 
     def count(self, severity: str) -> int:
         return sum(1 for i in self.nonconformities if i.severity == severity)
@@ -131,13 +140,11 @@ def item_score(item: Item, answer: ItemAnswer) -> Decimal | None:
     if answer.result == NA or not item.scored:
         return None
     if item.mode == "deduct":
-        return max(Decimal(0), item.points - (answer.count or 0) * (item.per or Decimal(0)))
+        return max(ZERO, item.points - (answer.count or 0) * (item.per or ZERO))
     if item.mode == "tiered":
         return next(t.points for t in item.tiers if t.label == answer.result)
     if answer.result == FAIL:
-        return (
-            item.points - item.deduction if item.mode == "fixed" and item.deduction else Decimal(0)
-        )
+        return item.points - item.deduction if item.mode == "fixed" and item.deduction else ZERO
     return item.points
 
 
@@ -148,55 +155,42 @@ def score(form: FormDef, items: dict[str, ItemAnswer], adjustments: dict[str, in
     downgrade = downgrade or {}
     scoring = form.scoring
     result = Result(total=scoring.total if scoring else None)
-    na_points = Decimal(0)
+    na_points = ZERO
+    all_earned = all_applicable = ZERO
 
-    append = result.items.append
+    append = result.rows.append
     blank = ItemAnswer()
     for section in form.sections:
-        earned = applicable = Decimal(0)
+        earned = applicable = ZERO
         title = section.title
         for item in section.items:
             answer = items.get(item.key) or blank
             value = item_score(item, answer)
-            na = answer.result == NA
-            if item.scored:
-                nonconforming = value is not None and value < item.points
-            else:
-                nonconforming = answer.result == NONCONFORM
-            severity = None
-            if nonconforming:
-                severity = SERIOUS if item.critical else (answer.severity or GENERAL)
-                if item.critical and item.critical.effect == "fail":
-                    result.failed = True
-                elif item.critical:
-                    result.critical_deduction += item.critical.points
             if value is not None:
                 earned += value
                 applicable += item.points
-            elif na:
-                na_points += item.points
-            append(
-                # Positional (key, section, text, points, score, na, nonconforming, severity,
-                # note, location, photos): one per item of every submission scored.
-                ItemResult(
-                    item.key,
-                    title,
-                    item.text,
-                    item.points,
-                    value,
-                    na,
-                    nonconforming,
-                    severity,
-                    answer.note,
-                    answer.location,
-                    answer.photos,
-                )  # fmt: skip
-            )
+                nonconforming = value < item.points
+                na = False
+            else:
+                na = answer.result == NA
+                if na:
+                    na_points += item.points
+                nonconforming = not item.scored and answer.result == NONCONFORM
+            severity = None
+            if nonconforming:
+                critical = item.critical
+                severity = SERIOUS if critical else (answer.severity or GENERAL)
+                if critical and critical.effect == "fail":
+                    result.failed = True
+                elif critical:
+                    result.critical_deduction += critical.points
+            append((item, title, answer, value, na, nonconforming, severity))
         result.sections.append(
-            SectionResult(section.key, section.title, earned, applicable, section.points)
+            SectionResult(section.key, title, earned, applicable, section.points)
         )
-        result.earned += earned
-        result.applicable += applicable
+        all_earned += earned
+        all_applicable += applicable
+    result.earned, result.applicable = all_earned, all_applicable
 
     if scoring is None:
         return result
@@ -226,6 +220,12 @@ def score(form: FormDef, items: dict[str, ItemAnswer], adjustments: dict[str, in
         index = min(index + 1, len(bands) - 1)
     result.grade = bands[index].grade
     return result
+
+
+def _item_result(item: Item, section: str, answer: ItemAnswer, value: Decimal | None, na: bool,
+                 nonconforming: bool, severity: str | None) -> ItemResult:  # fmt: skip
+    return ItemResult(item.key, section, item.text, item.points, value, na, nonconforming, severity,
+                      answer.note, answer.location, answer.photos)  # fmt: skip
 
 
 def _num(value: Decimal | None) -> float | int | None:

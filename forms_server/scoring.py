@@ -29,6 +29,7 @@ from forms_server.definitions import FAIL, NA, NONCONFORM, FormDef, Item
 SERIOUS, GENERAL = "严重", "一般"
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
+_NONCONFORMING = 5  # the place of the flag in a `Result.rows` row
 
 
 @dataclass  # not frozen: one per item of every submission, frozen init is slow
@@ -89,7 +90,7 @@ class Result:
 
     @cached_property
     def nonconformities(self) -> list[ItemResult]:
-        return [_item_result(*row) for row in self.rows if row[5]]
+        return [_item_result(*row) for row in self.rows if row[_NONCONFORMING]]
 
     def count(self, severity: str) -> int:
         return sum(1 for i in self.nonconformities if i.severity == severity)

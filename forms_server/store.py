@@ -144,7 +144,7 @@ class Change:
     doc: dict | None  # None: delete
     by: str = ""
     action: str = ""
-    text: str | None = None  # `encode(doc)`, when the caller made it already
+    text: str | None = None  # `encode(doc)`: made by `_enqueue` unless the caller made it
 
 
 @dataclass
@@ -372,7 +372,7 @@ class Store:
         try:
             lines = []
             for p in batch:
-                encoded = [str(c.text) for c in p.changes]  # by `_enqueue`
+                encoded = [c.text or encode(c.doc) for c in p.changes]  # by `_enqueue`
                 p.ops = [{"t": c.table, "id": c.doc_id, "doc": c.doc} for c in p.changes]
                 # Each document is encoded once: the same text goes into the line and its digest.
                 parts = [
@@ -1167,14 +1167,16 @@ class Store:
 def _wake(batch: list[_Pending]) -> None:
     """Resolve the futures of a batch's async commits: directly on their own event loop,
     from any other thread through it (once per loop)."""
-    try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:  # a worker thread
-        running = None
     waiting: dict[asyncio.AbstractEventLoop, list[asyncio.Future]] = {}
     for p in batch:
         if p.future is not None:
             waiting.setdefault(p.future.get_loop(), []).append(p.future)
+    if not waiting:  # commits of threads only, the usual case off the API
+        return
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:  # a worker thread
+        running = None
     for loop, futures in waiting.items():
         if loop is running:
             _resolve(futures)

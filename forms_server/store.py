@@ -11,9 +11,9 @@ the in-memory tables, which are laid out exactly as TinyDB stores them
 (``{table: {"id": document}}``). TinyDB reads them through `LiveStorage` for
 every query. Concurrent commits share one fsync (group commit). Submissions,
 the busiest writes, commit from the event loop (`add_submission_json`): the
-loop encodes them, a worker thread writes whatever commits are waiting at that
-moment with one fsync, so the loop never waits for the disk and a busy server
-makes one trip to a thread per batch rather than per request. A snapshot in
+loop encodes them, one long-lived flusher thread writes whatever commits are
+waiting at that moment with one fsync, so the loop never waits for the disk and a
+busy server makes one trip to a thread per batch rather than per request. A snapshot in
 plain TinyDB JSON format is written in the background when the journal grows,
 and on clean shutdown, so ``TinyDB("qms.json")`` opens the data directly.
 
@@ -32,6 +32,7 @@ import hashlib
 import json
 import logging
 import operator
+import queue
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -40,7 +41,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import ClassVar
 
-from starlette.concurrency import run_in_threadpool
 from tinydb import Query, TinyDB
 from tinydb.storages import Storage
 
@@ -187,7 +187,8 @@ class Store:
         self._mutate_lock = threading.RLock()
         self._alloc_lock = threading.Lock()
         self._pending: list[_Pending] = []
-        self._flusher: asyncio.Task | None = None  # the `_flush_async` task
+        self._flusher: threading.Thread | None = None  # writes the event loop's commits
+        self._flush_wanted: queue.SimpleQueue[bool] = queue.SimpleQueue()
         self._next_commit = 1
         self._applied = 0
         self._writer: journal.JournalWriter | None = None
@@ -225,6 +226,7 @@ class Store:
         """Fold the journal into the snapshot (so plain TinyDB sees everything) and release."""
         if self._lock_fd is None:
             return
+        self._stop_flusher()
         if self._compactor:
             self._compactor.join()
         try:
@@ -296,12 +298,14 @@ class Store:
     async def _commit_async(self, changes: list[Change]) -> None:
         """`_commit` for a handler on the event loop, without a thread of its own per commit:
         the commits that arrive while one batch is written are written together by the next,
-        in one trip to a worker thread (the loop itself never waits for the disk)."""
+        by one long-lived flusher thread (the loop itself never waits for the disk)."""
         loop = asyncio.get_running_loop()
         pending = self._enqueue(changes, loop.create_future())
-        flusher = self._flusher
-        if flusher is None or flusher.done() or flusher.get_loop() is not loop:
-            self._flusher = loop.create_task(self._flush_async())
+        if self._flusher is None:
+            self._start_flusher()
+        # Asked once the handlers the loop is running now have queued their commits too, so
+        # that those arriving together are written together.
+        loop.call_soon(self._flush_wanted.put, True)
         try:
             await asyncio.shield(pending.future)
         except asyncio.CancelledError:
@@ -310,9 +314,34 @@ class Store:
             raise
         self._committed(pending)
 
-    async def _flush_async(self) -> None:
-        while self._pending:
-            _wake(await run_in_threadpool(self._flush_locked))
+    def _start_flusher(self) -> None:
+        with self._queue_lock:
+            if self._flusher is None:
+                self._flusher = threading.Thread(
+                    target=self._flush_when_wanted, name="qms-flusher", daemon=True
+                )
+                self._flusher.start()
+
+    def _flush_when_wanted(self) -> None:
+        """The flusher thread: one flush per wake-up, however many commits asked meanwhile;
+        a False asks it to stop (`close`, after a last flush)."""
+        wanted = self._flush_wanted
+        while True:
+            go = wanted.get()
+            while not wanted.empty():
+                go = wanted.get_nowait() and go
+            try:
+                _wake(self._flush_locked())
+            except Exception:  # the thread must go on: every later commit would wait for it
+                log.exception("写盘线程出错")
+            if not go:
+                return
+
+    def _stop_flusher(self) -> None:
+        flusher, self._flusher = self._flusher, None
+        if flusher is not None:
+            self._flush_wanted.put(False)
+            flusher.join()
 
     def _flush_locked(self) -> list[_Pending]:
         with self._flush_lock:
@@ -393,9 +422,15 @@ class Store:
                 p.error, p.done = exc, True
             return batch
         with self._rw.write():
-            for p in batch:
-                self._apply(p.ops)
-                p.done = True
+            try:
+                for p in batch:
+                    self._apply(p.ops)
+                    p.done = True
+            except Exception as exc:  # a bug: durable, so a restart replays it; say so to all
+                log.exception("提交 %d 已写入日志，但未能载入内存；重启服务后生效", p.number)
+                for p in batch:
+                    if not p.done:
+                        p.error, p.done = exc, True
             self._applied = batch[-1].number
         return batch
 

@@ -55,6 +55,7 @@ def crash(store: Store) -> None:
     """
     if store._compactor:
         store._compactor.join()
+    store._stop_flusher()  # idle: every commit it was asked for has been answered
     store._writer.close()
     journal.unlock_directory(store._lock_fd)
     store._lock_fd = None
@@ -655,3 +656,54 @@ def test_a_value_json_cannot_hold_fails_its_own_commit_before_anything_is_writte
     store.add_user({"username": "li", "role": "staff"}, "admin")
     assert store.count("submissions") == 1 and store.count("users") == 1
     assert store.verify()["ok"]
+
+
+def test_the_flusher_thread_stops_when_the_store_closes(tmp_path):
+    def flushers():
+        return {t for t in threading.enumerate() if t.name == "qms-flusher"}
+
+    others = flushers()
+    store = Store(tmp_path / "db", clock).open()
+    assert flushers() == others  # started by the first commit from an event loop
+    asyncio.run(store.add_submission_json(record(), "chen"))
+    (flusher,) = flushers() - others
+    asyncio.run(store.add_submission_json(record(), "chen"))
+    assert flushers() - others == {flusher}  # one for the store's life, whatever the loop
+    store.close()
+    assert not flusher.is_alive()
+    with Store(tmp_path / "db", clock) as again:
+        doc, _ = asyncio.run(again.add_submission_json(record(), "chen"))
+        assert doc["number"] == "QR-10-03-20261121-0003"
+    assert flushers() == others
+
+
+def test_a_failure_to_apply_fails_its_commits_and_the_flusher_goes_on(store, monkeypatch):
+    apply = store._apply
+
+    def broken(ops, index=True):
+        if any(op["t"] == "submissions" and op["doc"]["values"]["checker"] == "坏" for op in ops):
+            raise KeyError("checker")
+        apply(ops, index)
+
+    monkeypatch.setattr(store, "_apply", broken)
+    outcomes = []
+
+    async def two():
+        for checker in ("坏", "陈晓东"):
+            try:
+                outcomes.append(
+                    (await store.add_submission_json(record(values={"checker": checker}), "chen"))[
+                        0
+                    ]["number"]
+                )
+            except KeyError as exc:
+                outcomes.append(exc)
+
+    # In a thread of its own: were a waiter never answered, the test fails instead of hanging.
+    worker = threading.Thread(target=asyncio.run, args=(two(),), daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "a commit was never answered"
+    assert [type(o) for o in outcomes] == [KeyError, str]
+    assert outcomes[1] == "QR-10-03-20261121-0002"
+    assert store.count("submissions") == 1

@@ -210,10 +210,11 @@ def parse_iso_date(value: object) -> dt.date | None:
 def _date(spec: Field, value: object, projects) -> tuple[object, str | None]:
     if isinstance(value, dt.date):
         value = value.isoformat()
-    if not isinstance(value, str) or not DATE_RE.match(value.strip()):
+    if not isinstance(value, str) or not DATE_RE.match(value := value.strip()):
         return None, "应为日期，如 2026-11-21"
-    day = parse_iso_date(value.strip())
-    if day is None:
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
         return None, f"“{value}”不是有效日期"
     if not 2000 <= day.year <= 2100:
         return None, "日期超出合理范围（2000–2100 年）"

@@ -401,14 +401,11 @@ class Store:
         try:
             lines = []
             for p in batch:
-                encoded = [c.text or encode(c.doc) for c in p.changes]  # by `_enqueue`
                 p.ops = [{"t": c.table, "id": c.doc_id, "doc": c.doc} for c in p.changes]
-                # Each document is encoded once: the same text goes into the line and its digest.
-                parts = [
-                    op_line(c.table, c.doc_id, text)
-                    for c, text in zip(p.changes, encoded, strict=True)
-                ]
-                for op, text in self._history_ops(p.changes, encoded):
+                # Each document is encoded once (by `_enqueue`): the same text goes into the
+                # line and its digest.
+                parts = [op_line(c.table, c.doc_id, c.text) for c in p.changes]
+                for op, text in self._history_ops(p.changes):
                     p.ops.append(op)
                     parts.append(op_line(op["t"], op["id"], text))
                 lines.append(f'{{"n":{p.number},"ops":[{",".join(parts)}]}}')
@@ -448,12 +445,12 @@ class Store:
 
     # History -----------------------------------------------------------------
 
-    def _history_ops(self, changes: list[Change], encoded: list[str]) -> list[tuple[dict, str]]:
+    def _history_ops(self, changes: list[Change]) -> list[tuple[dict, str]]:
         """History entries for audited changes: who, when, old → new values, and the digest
         of the resulting document, chained by hash to the previous entry. Each as an op and
         the entry's JSON: its canonical text (hashed), then its hash."""
         ops = []
-        for change, text in zip(changes, encoded, strict=True):
+        for change in changes:
             if change.table not in AUDITED:
                 continue
             old = self.tables.get(change.table, {}).get(change.doc_id)
@@ -472,7 +469,7 @@ class Store:
                 "action": change.action
                 or ("create" if old is None else "delete" if change.doc is None else "update"),
                 "changes": diff,
-                "digest": None if change.doc is None else sha256_hex(text),
+                "digest": None if change.doc is None else sha256_hex(change.text),
                 "prev": self._last_hash,
             }
             canonical = canonical_json(entry)

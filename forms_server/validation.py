@@ -210,12 +210,11 @@ def parse_iso_date(value: object) -> dt.date | None:
 def _date(spec: Field, value: object, projects) -> tuple[object, str | None]:
     if isinstance(value, dt.date):
         value = value.isoformat()
-    if not isinstance(value, str) or not DATE_RE.match(value := value.strip()):
+    day = parse_iso_date(value := value.strip()) if isinstance(value, str) else None
+    if day is None:  # which message: matched again only for a refused value
+        if isinstance(value, str) and DATE_RE.fullmatch(value):
+            return None, f"“{value}”不是有效日期"
         return None, "应为日期，如 2026-11-21"
-    try:
-        day = dt.date.fromisoformat(value)
-    except ValueError:
-        return None, f"“{value}”不是有效日期"
     if not 2000 <= day.year <= 2100:
         return None, "日期超出合理范围（2000–2100 年）"
     return day.isoformat(), None
